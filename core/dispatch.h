@@ -1,0 +1,51 @@
+// core/dispatch.h — the one point that picks a kernel twin by device: ganglion::cpu::<fn> for CPU tensors,
+// ganglion::cuda::<fn> (on the engine's stream) for CUDA tensors. Ops call GANGLION_DISPATCH and nothing else.
+#pragma once
+#include <string>
+
+#include "core/device.h"
+#include "kernels/common.h"
+#include "kernels/device.h"
+
+namespace ganglion {
+
+[[noreturn]] void throw_no_cuda(const char* op);
+
+// Which conv/batchnorm implementation CUDA tensors use: ours (default) or cuDNN. Read once from the environment
+// variable GANGLION_CONV=native|cudnn (an unknown value is an Error naming the variable); settable for tests.
+enum class CudaImpl { Native, Cudnn };
+CudaImpl cuda_conv_impl();
+void set_cuda_conv_impl(CudaImpl impl);
+
+}  // namespace ganglion
+
+#ifdef GANGLION_HAS_CUDA
+#define GANGLION_DISPATCH(dev, fn, ...)                              \
+  do {                                                               \
+    if ((dev).is_cuda())                                             \
+      ::ganglion::cuda::fn(::ganglion::cuda::stream(), __VA_ARGS__); \
+    else                                                             \
+      ::ganglion::cpu::fn(nullptr, __VA_ARGS__);                     \
+  } while (0)
+// Conv and batchnorm: on CUDA, ours or cuDNN as chosen by cuda_conv_impl().
+#define GANGLION_DISPATCH_DNN(dev, fn, ...)                                  \
+  do {                                                                       \
+    if ((dev).is_cuda()) {                                                   \
+      if (::ganglion::cuda_conv_impl() == ::ganglion::CudaImpl::Cudnn)       \
+        ::ganglion::cudnn::fn(::ganglion::cuda::stream(), __VA_ARGS__);      \
+      else                                                                   \
+        ::ganglion::cuda::fn(::ganglion::cuda::stream(), __VA_ARGS__);       \
+    } else {                                                                 \
+      ::ganglion::cpu::fn(nullptr, __VA_ARGS__);                             \
+    }                                                                        \
+  } while (0)
+#else
+#define GANGLION_DISPATCH(dev, fn, ...)          \
+  do {                                           \
+    if ((dev).is_cuda())                         \
+      ::ganglion::throw_no_cuda(#fn);            \
+    else                                         \
+      ::ganglion::cpu::fn(nullptr, __VA_ARGS__); \
+  } while (0)
+#define GANGLION_DISPATCH_DNN(dev, fn, ...) GANGLION_DISPATCH(dev, fn, __VA_ARGS__)
+#endif

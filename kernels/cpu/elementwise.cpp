@@ -1,0 +1,136 @@
+// kernels/cpu/elementwise.cpp — CPU twin of kernels/elementwise.h: unary maps, broadcast binary arithmetic,
+// broadcast copies, fill and 2-D block copies. OpenMP splits the work when it is large enough to pay.
+#include "kernels/elementwise.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace ganglion::cpu {
+namespace {
+
+constexpr int64_t kParallelMin = 32768;
+
+// y[i] = f(x[i]); x and y may alias (each element is read before it is written).
+template <class F>
+void map(const float* x, float* y, int64_t n, F f) {
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+
+float stable_sigmoid(float x) {
+  if (x >= 0.f) return 1.f / (1.f + std::exp(-x));
+  const float e = std::exp(x);
+  return e / (1.f + e);
+}
+
+// ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|): never overflows, keeps precision for large |x|.
+float stable_softplus(float x) { return std::max(x, 0.f) + std::log1p(std::exp(-std::fabs(x))); }
+
+// Visits every element of a broadcast iteration space: f(out_index, a_offset, b_offset). The innermost dimension
+// is walked with a running offset; the outer index is decomposed once per row.
+template <class F>
+void for_each_broadcast(const BroadcastShape& sh, F f) {
+  const int64_t total = sh.numel();
+  if (total == 0) return;
+  if (sh.ndim == 0) {
+    f(0, 0, 0);
+    return;
+  }
+  const int last = sh.ndim - 1;
+  const int64_t inner = sh.shape[last];
+  const int64_t rows = total / inner;
+  const int64_t sa = sh.stride_a[last], sb = sh.stride_b[last];
+#pragma omp parallel for schedule(static) if (total > kParallelMin)
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t rem = r, oa = 0, ob = 0;
+    for (int d = last - 1; d >= 0; --d) {
+      const int64_t idx = rem % sh.shape[d];
+      rem /= sh.shape[d];
+      oa += idx * sh.stride_a[d];
+      ob += idx * sh.stride_b[d];
+    }
+    const int64_t base = r * inner;
+    for (int64_t i = 0; i < inner; ++i) f(base + i, oa + i * sa, ob + i * sb);
+  }
+}
+
+template <class F>
+void run_binary(const float* a, const float* b, float* out, const BroadcastShape& sh, F f) {
+  for_each_broadcast(sh, [&](int64_t i, int64_t ia, int64_t ib) { out[i] = f(a[ia], b[ib]); });
+}
+
+// NaN-propagating max/min, as PyTorch's maximum/minimum.
+float nan_max(float x, float y) {
+  if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<float>::quiet_NaN();
+  return x > y ? x : y;
+}
+float nan_min(float x, float y) {
+  if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<float>::quiet_NaN();
+  return x < y ? x : y;
+}
+
+}  // namespace
+
+void unary(Stream, UnaryOp op, const float* x, float* y, int64_t n, UnaryParams p) {
+  const float a = p.a, b = p.b;
+  switch (op) {
+    case UnaryOp::Neg: return map(x, y, n, [](float v) { return -v; });
+    case UnaryOp::Exp: return map(x, y, n, [](float v) { return std::exp(v); });
+    case UnaryOp::Log: return map(x, y, n, [](float v) { return std::log(v); });
+    case UnaryOp::Sqrt: return map(x, y, n, [](float v) { return std::sqrt(v); });
+    case UnaryOp::Rsqrt: return map(x, y, n, [](float v) { return 1.f / std::sqrt(v); });
+    case UnaryOp::Reciprocal: return map(x, y, n, [](float v) { return 1.f / v; });
+    case UnaryOp::Square: return map(x, y, n, [](float v) { return v * v; });
+    case UnaryOp::Abs: return map(x, y, n, [](float v) { return std::fabs(v); });
+    case UnaryOp::Sign:
+      return map(x, y, n, [](float v) { return static_cast<float>((0.f < v) - (v < 0.f)); });
+    // `v < 0 ? 0 : v` lets a NaN through, as PyTorch's relu does.
+    case UnaryOp::Relu: return map(x, y, n, [](float v) { return v < 0.f ? 0.f : v; });
+    case UnaryOp::LeakyRelu: return map(x, y, n, [a](float v) { return v > 0.f ? v : a * v; });
+    case UnaryOp::Tanh: return map(x, y, n, [](float v) { return std::tanh(v); });
+    case UnaryOp::Sigmoid: return map(x, y, n, stable_sigmoid);
+    case UnaryOp::Softplus: return map(x, y, n, stable_softplus);
+    case UnaryOp::LogSigmoid: return map(x, y, n, [](float v) { return -stable_softplus(-v); });
+    case UnaryOp::Pow: return map(x, y, n, [a](float v) { return std::pow(v, a); });
+    case UnaryOp::Clamp: return map(x, y, n, [a, b](float v) { return std::min(std::max(v, a), b); });
+    case UnaryOp::AddScalar: return map(x, y, n, [a](float v) { return v + a; });
+    case UnaryOp::MulScalar: return map(x, y, n, [a](float v) { return v * a; });
+    case UnaryOp::Affine: return map(x, y, n, [a, b](float v) { return a * v + b; });
+    case UnaryOp::ReluMask: return map(x, y, n, [](float v) { return v > 0.f ? 1.f : 0.f; });
+    case UnaryOp::LeakyMask: return map(x, y, n, [a](float v) { return v > 0.f ? 1.f : a; });
+    case UnaryOp::ClampMask: return map(x, y, n, [a, b](float v) { return (a <= v && v <= b) ? 1.f : 0.f; });
+  }
+  throw Error("cpu::unary: unknown UnaryOp " + std::to_string(static_cast<int>(op)));
+}
+
+void binary(Stream, BinaryOp op, const float* a, const float* b, float* out, const BroadcastShape& shape) {
+  switch (op) {
+    case BinaryOp::Add: return run_binary(a, b, out, shape, [](float u, float v) { return u + v; });
+    case BinaryOp::Sub: return run_binary(a, b, out, shape, [](float u, float v) { return u - v; });
+    case BinaryOp::Mul: return run_binary(a, b, out, shape, [](float u, float v) { return u * v; });
+    case BinaryOp::Div: return run_binary(a, b, out, shape, [](float u, float v) { return u / v; });
+    case BinaryOp::Maximum: return run_binary(a, b, out, shape, nan_max);
+    case BinaryOp::Minimum: return run_binary(a, b, out, shape, nan_min);
+  }
+  throw Error("cpu::binary: unknown BinaryOp " + std::to_string(static_cast<int>(op)));
+}
+
+void broadcast_copy(Stream, const float* a, float* out, const BroadcastShape& shape) {
+  for_each_broadcast(shape, [&](int64_t i, int64_t ia, int64_t) { out[i] = a[ia]; });
+}
+
+void fill(Stream, float* y, int64_t n, float value) {
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) y[i] = value;
+}
+
+void copy_2d(Stream, const float* src, int64_t src_ld, float* dst, int64_t dst_ld, int64_t rows, int64_t cols) {
+  if (rows <= 0 || cols <= 0) return;
+#pragma omp parallel for schedule(static) if (rows * cols > kParallelMin)
+  for (int64_t r = 0; r < rows; ++r)
+    std::memmove(dst + r * dst_ld, src + r * src_ld, static_cast<size_t>(cols) * sizeof(float));
+}
+
+}  // namespace ganglion::cpu
