@@ -117,7 +117,11 @@ void run_dcgan_3step(Device dev) {
     // Discriminator step.
     D->zero_grad();
     Tensor fake = (*G)(z);
-    Tensor loss_d = bce_with_logits((*D)(real), ones8) + bce_with_logits((*D)(fake.detach()), zeros8);
+    // Two statements: the operands of + may be evaluated in either order, and the order of D's calls decides
+    // its BatchNorm running statistics (real first, as in PyTorch).
+    Tensor out_real = (*D)(real);
+    Tensor out_fake = (*D)(fake.detach());
+    Tensor loss_d = bce_with_logits(out_real, ones8) + bce_with_logits(out_fake, zeros8);
     loss_d.backward();
     if (step == 0) {
       NamedTensors grads;

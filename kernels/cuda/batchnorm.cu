@@ -23,6 +23,9 @@ namespace ganglion::cuda {
 namespace {
 
 constexpr int kThreads = 256;
+// Blocks wanted for the statistics pass (about four waves on an H100). A constant rather than a query, so the
+// slicing (and so every bit of the result) does not depend on the GPU.
+constexpr int64_t kTargetBlocks = 512;
 
 // Coefficient table layout: coef[kCenter*C + c] etc.
 enum { kCenter = 0, kScale = 1, kShift = 2, kDyScale = 3, kCoefs = 4 };
@@ -39,7 +42,9 @@ struct VecOf<4> {
 };
 
 __device__ __forceinline__ float lane(const float& v, int) { return v; }
-__device__ __forceinline__ float lane(const float4& v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
+__device__ __forceinline__ float lane(const float4& v, int i) {
+  return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
+}
 __device__ __forceinline__ void set_lane(float& v, int, float f) { v = f; }
 __device__ __forceinline__ void set_lane(float4& v, int i, float f) {
   if (i == 0) v.x = f;
@@ -216,19 +221,6 @@ __global__ void __launch_bounds__(kThreads)
 
 // ---- host side ----
 
-int sm_count() {
-  static const int count = [] {
-    int dev = 0, n = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) !=
-                                                   cudaSuccess) {
-      cudaGetLastError();
-      return 108;
-    }
-    return n;
-  }();
-  return count;
-}
-
 bool aligned16(const void* p) { return p == nullptr || reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 int threads_per_row(int64_t Lv) {
@@ -268,8 +260,7 @@ struct Slicing {
 Slicing plan_slices(int64_t N, int64_t C, int64_t Lv) {
   Slicing sl;
   sl.tpr = threads_per_row(Lv);
-  const int64_t target = 4 * static_cast<int64_t>(sm_count());
-  int64_t per_channel = std::max<int64_t>(1, (target + C - 1) / C);
+  int64_t per_channel = std::max<int64_t>(1, (kTargetBlocks + C - 1) / C);
   per_channel = std::min<int64_t>(per_channel, std::max<int64_t>(1, N * Lv / 2048));  // >= ~2K vectors each
   sl.ys = std::min<int64_t>({N, per_channel, 65535});
   sl.ys = std::max<int64_t>(sl.ys, 1);

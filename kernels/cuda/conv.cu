@@ -8,10 +8,11 @@
 //   backward-data    M = N*H*W (input pixels),  N = C, reduction = K*R*S, a tap counts only where
 //                    (h + pad - r*dil) is a multiple of the stride and lands inside [0, P) (so any H, W work)
 //   backward-weight  M = K, N = C*R*S, reduction = N*P*Q
-// Block tile 64x64, reduction tile 16, 256 threads, each thread a 4x4 micro-tile read from shared memory as
-// float4. When the output tiles alone would leave the GPU idle (backward-weight, small forward layers), the
-// reduction is split over blockIdx.z into a scratch buffer that a second kernel sums in a fixed order: no
-// atomics, bit-for-bit reproducible on a given device.
+// Block tile 64x64 (256x16 for a narrow N), reduction tile 16, 256 threads, each thread a 4x4 micro-tile
+// read from shared memory as float4. When the output tiles alone would leave the GPU idle (backward-weight,
+// small forward layers), the reduction is split over blockIdx.z into a scratch buffer that a second kernel sums
+// in a fixed order: no atomics, bit-for-bit reproducible (also across GPUs: the split depends on the shape only).
+// Known cost: backward-data with stride > 1 runs the zero taps too (no stride-phase decomposition yet).
 // Index math: per-operand sizes fit in 31 bits (checked on the host); divisions by runtime sizes use a
 // precomputed multiply-shift (FastDiv); memory offsets are formed in 64 bits.
 #include <algorithm>
@@ -26,7 +27,10 @@
 namespace ganglion::cuda {
 namespace {
 
-constexpr int kBM = 64, kBN = 64, kBK = 16, kThreads = 256;
+constexpr int kBK = 16, kThreads = 256;
+// Blocks wanted before the reduction is split: two waves on a 132-SM H100. A constant rather than a query, so
+// the split (and so every bit of the result) does not depend on the GPU.
+constexpr int64_t kTargetBlocks = 264;
 constexpr int kPad = 4;  // shared-memory row padding (keeps float4 alignment, spreads k-major stores)
 
 // Unsigned division by a runtime constant d >= 1 for numerators n < 2^31: q = (umulhi(n, mul) + n) >> shift.
@@ -176,72 +180,81 @@ struct BackwardWeightProblem {
   __device__ void store(int m, int n, float v) const { dw[static_cast<int64_t>(m) * CRS + n] = v; }
 };
 
-// ---- The GEMM kernel. Thread (tx, ty) = (tid % 16, tid / 16) owns C[m0 + 4tx + i][n0 + 4ty + j], i, j < 4.
-// Loads: 1024 elements of A and of B per reduction tile, 4 per thread; a "fast" operand index is tid % 64 with
-// the reduction index tid / 64 + 4*i, otherwise the reduction index is tid % 16 and the operand index
-// tid / 16 + 16*i. Either way a thread's operand rows/columns never change, so their decode is done once.
-// blockIdx.z picks a slice [k_begin, k_end) of the reduction; with more than one slice the partial sums go to
-// scratch[z][n][m] instead of through store(). ----
+// ---- The GEMM kernel, block tile BM x BN (64x64, or 256x16 when the GEMM's N is narrow: C = 1 or 3 image
+// channels). Thread (tx, ty) = (tid % (BM/4), tid / (BM/4)) owns C[m0 + 4tx + i][n0 + 4ty + j], i, j < 4.
+// Loads per reduction tile: BK*BM elements of A (kLA per thread) and BK*BN of B (kLB per thread). A "fast m"
+// operand is loaded at m = tid % BM, k = tid / BM + (256/BM)*i; otherwise at k = tid % BK,
+// m = tid / BK + 16*i (B likewise with n). Either way a thread's rows/columns never change, so their decode is
+// done once. blockIdx.z picks a slice [k_begin, k_end) of the reduction; with more than one slice the partial
+// sums go to scratch[z][n][m] instead of through store(). ----
 
-template <class Prob>
+template <class Prob, int BM, int BN>
 __global__ void __launch_bounds__(kThreads) igemm_kernel(Prob prob, int M, int N, int Kred, int k_chunk,
                                                          float* __restrict__ scratch) {
-  __shared__ __align__(16) float As[kBK][kBM + kPad];
-  __shared__ __align__(16) float Bs[kBK][kBN + kPad];
+  static_assert((BM / 4) * (BN / 4) == kThreads && kThreads % BM == 0 && kThreads % BN == 0, "tile shape");
+  constexpr int kLA = kBK * BM / kThreads, kLB = kBK * BN / kThreads;
+  __shared__ __align__(16) float As[kBK][BM + kPad];
+  __shared__ __align__(16) float Bs[kBK][BN + kPad];
 
   const int tid = threadIdx.x;
-  const int m0 = blockIdx.x * kBM, n0 = blockIdx.y * kBN;
+  const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
   const int k_begin = blockIdx.z * k_chunk;
   const int k_end = min(Kred, k_begin + k_chunk);
 
-  constexpr int kARows = Prob::kAFastM ? 1 : 4;
-  constexpr int kBCols = Prob::kBFastN ? 1 : 4;
+  constexpr int kARows = Prob::kAFastM ? 1 : kLA;
+  constexpr int kBCols = Prob::kBFastN ? 1 : kLB;
   typename Prob::RowA ra[kARows];
   bool a_ok[kARows];
   typename Prob::ColB cb[kBCols];
   bool b_ok[kBCols];
 #pragma unroll
   for (int i = 0; i < kARows; ++i) {
-    const int m = m0 + (Prob::kAFastM ? tid % kBM : tid / kBK + 16 * i);
+    const int m = m0 + (Prob::kAFastM ? tid % BM : tid / kBK + 16 * i);
     a_ok[i] = m < M;
     ra[i] = prob.row_a(a_ok[i] ? m : 0);
   }
 #pragma unroll
   for (int j = 0; j < kBCols; ++j) {
-    const int n = n0 + (Prob::kBFastN ? tid % kBN : tid / kBK + 16 * j);
+    const int n = n0 + (Prob::kBFastN ? tid % BN : tid / kBK + 16 * j);
     b_ok[j] = n < N;
     cb[j] = prob.col_b(b_ok[j] ? n : 0);
   }
 
-  float a_reg[4], b_reg[4];
+  float a_reg[kLA], b_reg[kLB];
   auto load_tile = [&](int k0) {
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < kLA; ++i) {
       const int ai = Prob::kAFastM ? 0 : i;
-      const int k = k0 + (Prob::kAFastM ? tid / kBM + 4 * i : tid % kBK);
+      const int k = k0 + (Prob::kAFastM ? tid / BM + (kThreads / BM) * i : tid % kBK);
       a_reg[i] = (a_ok[ai] && k < k_end) ? prob.a(ra[ai], k) : 0.f;
-      const int bj = Prob::kBFastN ? 0 : i;
-      const int kb = k0 + (Prob::kBFastN ? tid / kBN + 4 * i : tid % kBK);
-      b_reg[i] = (b_ok[bj] && kb < k_end) ? prob.b(cb[bj], kb) : 0.f;
+    }
+#pragma unroll
+    for (int j = 0; j < kLB; ++j) {
+      const int bj = Prob::kBFastN ? 0 : j;
+      const int k = k0 + (Prob::kBFastN ? tid / BN + (kThreads / BN) * j : tid % kBK);
+      b_reg[j] = (b_ok[bj] && k < k_end) ? prob.b(cb[bj], k) : 0.f;
     }
   };
   auto store_tile = [&]() {
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < kLA; ++i) {
       if (Prob::kAFastM) {
-        As[tid / kBM + 4 * i][tid % kBM] = a_reg[i];
+        As[tid / BM + (kThreads / BM) * i][tid % BM] = a_reg[i];
       } else {
         As[tid % kBK][tid / kBK + 16 * i] = a_reg[i];
       }
+    }
+#pragma unroll
+    for (int j = 0; j < kLB; ++j) {
       if (Prob::kBFastN) {
-        Bs[tid / kBN + 4 * i][tid % kBN] = b_reg[i];
+        Bs[tid / BN + (kThreads / BN) * j][tid % BN] = b_reg[j];
       } else {
-        Bs[tid % kBK][tid / kBK + 16 * i] = b_reg[i];
+        Bs[tid % kBK][tid / kBK + 16 * j] = b_reg[j];
       }
     }
   };
 
-  const int tx = tid % 16, ty = tid / 16;
+  const int tx = tid % (BM / 4), ty = tid / (BM / 4);
   float acc[4][4] = {};
   if (k_begin < k_end) load_tile(k_begin);
   for (int k0 = k_begin; k0 < k_end; k0 += kBK) {
@@ -293,19 +306,6 @@ __global__ void __launch_bounds__(256) split_sum_kernel(Prob prob, int M, int N,
   }
 }
 
-int sm_count() {
-  static const int count = [] {
-    int dev = 0, n = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) !=
-                                                   cudaSuccess) {
-      cudaGetLastError();  // clear; fall back to a typical count
-      return 108;
-    }
-    return n;
-  }();
-  return count;
-}
-
 void check_fits(const char* op, const char* what, int64_t v) {
   if (v < 0 || v > INT_MAX) {
     throw Error(std::string(op) + ": " + what + " = " + std::to_string(v) +
@@ -326,21 +326,17 @@ void check_shape(const char* op, const ConvShape& c) {
   check_fits(op, "input extent", c.Q * c.stride_w + c.S * c.dil_w + c.W + c.pad_w);
 }
 
-// Runs C = A*B for the problem: picks the split of the reduction, launches, and (split > 1) sums the slices.
-template <class Prob>
-void run_gemm(const char* op, Stream s, const Prob& prob, int64_t M, int64_t N, int64_t Kred) {
-  check_fits(op, "GEMM M", M);
-  check_fits(op, "GEMM N", N);
-  check_fits(op, "GEMM K", Kred);
-  if (M == 0 || N == 0) return;
-  const int64_t tiles_m = (M + kBM - 1) / kBM, tiles_n = (N + kBN - 1) / kBN;
+// Runs C = A*B for the problem with block tile BM x BN: picks the split of the reduction, launches, and
+// (split > 1) sums the slices.
+template <class Prob, int BM, int BN>
+void run_tiles(const char* op, Stream s, const Prob& prob, int64_t M, int64_t N, int64_t Kred) {
+  const int64_t tiles_m = (M + BM - 1) / BM, tiles_n = (N + BN - 1) / BN;
   if (tiles_n > 65535) throw Error(std::string(op) + ": too many output tiles along N for the grid");
   const int64_t k_tiles = (Kred + kBK - 1) / kBK;
   // Split the reduction when the output tiles fill less than two waves, keeping >= 8 k-tiles per slice.
-  const int64_t want_blocks = 2 * static_cast<int64_t>(sm_count());
   int64_t splits = 1;
-  if (tiles_m * tiles_n < want_blocks) {
-    splits = (want_blocks + tiles_m * tiles_n - 1) / (tiles_m * tiles_n);
+  if (tiles_m * tiles_n < kTargetBlocks) {
+    splits = (kTargetBlocks + tiles_m * tiles_n - 1) / (tiles_m * tiles_n);
     splits = std::min<int64_t>(splits, std::max<int64_t>(k_tiles / 8, 1));
     splits = std::min<int64_t>(splits, 64);
   }
@@ -352,8 +348,8 @@ void run_gemm(const char* op, Stream s, const Prob& prob, int64_t M, int64_t N, 
   float* scratch = nullptr;
   if (splits > 1) scratch = static_cast<float*>(device_alloc(static_cast<size_t>(splits * M * N) * sizeof(float)));
   const dim3 grid(static_cast<unsigned>(tiles_m), static_cast<unsigned>(tiles_n), static_cast<unsigned>(splits));
-  igemm_kernel<Prob><<<grid, kThreads, 0, st>>>(prob, static_cast<int>(M), static_cast<int>(N),
-                                                static_cast<int>(Kred), static_cast<int>(k_chunk), scratch);
+  igemm_kernel<Prob, BM, BN><<<grid, kThreads, 0, st>>>(prob, static_cast<int>(M), static_cast<int>(N),
+                                                        static_cast<int>(Kred), static_cast<int>(k_chunk), scratch);
   GANGLION_LAUNCH_CHECK(op);
   if (splits > 1) {
     split_sum_kernel<Prob><<<grid_for(M * N), 256, 0, st>>>(prob, static_cast<int>(M), static_cast<int>(N),
@@ -362,6 +358,20 @@ void run_gemm(const char* op, Stream s, const Prob& prob, int64_t M, int64_t N, 
     // The caching allocator is stream-ordered on the engine's one stream: the block is not handed to other
     // work before the kernels above have run.
     device_free(scratch);
+  }
+}
+
+template <class Prob>
+void run_gemm(const char* op, Stream s, const Prob& prob, int64_t M, int64_t N, int64_t Kred) {
+  check_fits(op, "GEMM M", M);
+  check_fits(op, "GEMM N", N);
+  check_fits(op, "GEMM K", Kred);
+  if (M == 0 || N == 0) return;
+  // A narrow N (1 or 3 image channels in backward-data, a 1-channel head) would waste most of a 64-wide tile.
+  if (N <= 16) {
+    run_tiles<Prob, 256, 16>(op, s, prob, M, N, Kred);
+  } else {
+    run_tiles<Prob, 64, 64>(op, s, prob, M, N, Kred);
   }
 }
 

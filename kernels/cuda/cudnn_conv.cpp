@@ -171,7 +171,8 @@ Plan& plan_for(const char* op, const ConvShape& c) {
   using Key = std::array<int64_t, 15>;
   static std::mutex mu;
   static std::map<Key, std::unique_ptr<Plan>> cache;
-  const Key key{c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.P, c.Q, c.stride_h, c.stride_w, c.pad_h, c.pad_w, c.dil_h, c.dil_w};
+  const Key key{c.N,        c.C,        c.H,     c.W,     c.K,     c.R,     c.S,    c.P,
+                c.Q,        c.stride_h, c.stride_w, c.pad_h, c.pad_w, c.dil_h, c.dil_w};
   std::lock_guard<std::mutex> lock(mu);
   auto it = cache.find(key);
   if (it == cache.end()) it = cache.emplace(key, std::make_unique<Plan>(op, c)).first;

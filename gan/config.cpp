@@ -1,0 +1,251 @@
+// gan/config.cpp — TrainConfig <-> JSON, validation and the presets.
+#include "gan/config.h"
+
+#include <fstream>
+#include <sstream>
+#include <type_traits>
+
+#include "gan/data2d.h"
+#include "gan/losses.h"
+#include "gan/penalty.h"
+
+namespace ganglion {
+
+using nlohmann::json;
+
+const std::vector<std::string>& preset_names() {
+  static const std::vector<std::string> names = {"toy-grid25-wgangp", "toy-ring8-gan"};
+  return names;
+}
+
+const std::string& default_preset_name() { return preset_names()[0]; }
+
+TrainConfig preset_config(const std::string& name) {
+  TrainConfig c;  // the defaults are the toy-grid25-wgangp recipe (see gan/RECIPES.md)
+  if (name == "toy-grid25-wgangp") {
+    c.preset = name;
+  } else if (name == "toy-ring8-gan") {
+    c.preset = name;
+    c.data = "ring8";
+    c.loss = "nonsaturating";
+    c.penalty = "none";
+    c.n_critic = 1;
+    c.batch = 500;
+    c.lr_g = c.lr_d = 1e-4f;
+    c.beta1 = 0.5f;
+    c.beta2 = 0.999f;
+    c.steps = 3000;
+  } else {
+    std::string list;
+    for (const auto& n : preset_names()) list += (list.empty() ? "" : ", ") + n;
+    throw Error("unknown preset '" + name + "' (known presets: " + list + ")");
+  }
+  return c;
+}
+
+json to_json(const TrainConfig& c) {
+  const Mlp2dSpec& m = c.mlp;
+  return json{{"preset", c.preset},
+              {"data", c.data},
+              {"model", c.model},
+              {"mlp",
+               {{"noise_dim", m.noise_dim},
+                {"g_hidden", m.g_hidden},
+                {"g_layers", m.g_layers},
+                {"g_batchnorm", m.g_batchnorm},
+                {"d_hidden", m.d_hidden},
+                {"d_pieces", m.d_pieces},
+                {"d_layers", m.d_layers},
+                {"pack", m.pack}}},
+              {"loss", c.loss},
+              {"penalty", c.penalty},
+              {"lambda_gp", c.lambda_gp},
+              {"gamma_r1", c.gamma_r1},
+              {"clip", c.clip},
+              {"label_smoothing", c.label_smoothing},
+              {"n_critic", c.n_critic},
+              {"batch", c.batch},
+              {"lr_g", c.lr_g},
+              {"lr_d", c.lr_d},
+              {"beta1", c.beta1},
+              {"beta2", c.beta2},
+              {"lr_schedule", c.lr_schedule},
+              {"lr_final_frac", c.lr_final_frac},
+              {"steps", c.steps},
+              {"seed", c.seed},
+              {"device", c.device},
+              {"log_every", c.log_every},
+              {"sample_every", c.sample_every},
+              {"checkpoint_every", c.checkpoint_every},
+              {"keep_checkpoints", c.keep_checkpoints},
+              {"eval_samples", c.eval_samples},
+              {"out_dir", c.out_dir},
+              {"ema_decay", c.ema_decay}};
+}
+
+namespace {
+
+// Reads j[key] into v when present; a wrong type becomes an Error naming where and the key.
+template <class T>
+void take(const json& j, const char* key, T& v, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end()) return;
+  try {
+    if constexpr (std::is_same_v<T, bool>) {
+      if (!it->is_boolean()) throw Error("expected true or false");
+    } else if constexpr (std::is_arithmetic_v<T>) {
+      if (!it->is_number()) throw Error("expected a number");
+      if constexpr (std::is_integral_v<T>)
+        if (!it->is_number_integer() && !it->is_number_unsigned()) throw Error("expected an integer");
+      if constexpr (std::is_unsigned_v<T>)
+        if (it->is_number_integer() && it->get<int64_t>() < 0) throw Error("expected a non-negative integer");
+    } else {
+      if (!it->is_string()) throw Error("expected a string");
+    }
+    v = it->get<T>();
+  } catch (const std::exception& e) {
+    throw Error(where + ": key '" + key + "': " + e.what() + ", got " + it->dump());
+  }
+}
+
+void reject_unknown(const json& j, const json& known, const std::string& where, const std::string& prefix) {
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!known.contains(it.key())) throw Error(where + ": unknown key '" + prefix + it.key() + "'");
+}
+
+std::string one_of(const std::string& v, const std::vector<std::string>& names, const char* field) {
+  for (const auto& n : names)
+    if (n == v) return v;
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  throw Error("config: " + std::string(field) + " '" + v + "' is not one of: " + list);
+}
+
+}  // namespace
+
+TrainConfig config_from_json(const json& j, const TrainConfig& base, const std::string& where) {
+  if (!j.is_object()) throw Error(where + ": expected a JSON object at the top level");
+  const json known = to_json(base);
+  reject_unknown(j, known, where, "");
+  TrainConfig c = base;
+  take(j, "preset", c.preset, where);
+  take(j, "data", c.data, where);
+  take(j, "model", c.model, where);
+  if (j.contains("mlp")) {
+    const json& m = j["mlp"];
+    if (!m.is_object()) throw Error(where + ": key 'mlp' must be an object");
+    reject_unknown(m, known["mlp"], where, "mlp.");
+    take(m, "noise_dim", c.mlp.noise_dim, where);
+    take(m, "g_hidden", c.mlp.g_hidden, where);
+    take(m, "g_layers", c.mlp.g_layers, where);
+    take(m, "g_batchnorm", c.mlp.g_batchnorm, where);
+    take(m, "d_hidden", c.mlp.d_hidden, where);
+    take(m, "d_pieces", c.mlp.d_pieces, where);
+    take(m, "d_layers", c.mlp.d_layers, where);
+    take(m, "pack", c.mlp.pack, where);
+  }
+  take(j, "loss", c.loss, where);
+  take(j, "penalty", c.penalty, where);
+  take(j, "lambda_gp", c.lambda_gp, where);
+  take(j, "gamma_r1", c.gamma_r1, where);
+  take(j, "clip", c.clip, where);
+  take(j, "label_smoothing", c.label_smoothing, where);
+  take(j, "n_critic", c.n_critic, where);
+  take(j, "batch", c.batch, where);
+  take(j, "lr_g", c.lr_g, where);
+  take(j, "lr_d", c.lr_d, where);
+  take(j, "beta1", c.beta1, where);
+  take(j, "beta2", c.beta2, where);
+  take(j, "lr_schedule", c.lr_schedule, where);
+  take(j, "lr_final_frac", c.lr_final_frac, where);
+  take(j, "steps", c.steps, where);
+  take(j, "seed", c.seed, where);
+  take(j, "device", c.device, where);
+  take(j, "log_every", c.log_every, where);
+  take(j, "sample_every", c.sample_every, where);
+  take(j, "checkpoint_every", c.checkpoint_every, where);
+  take(j, "keep_checkpoints", c.keep_checkpoints, where);
+  take(j, "eval_samples", c.eval_samples, where);
+  take(j, "out_dir", c.out_dir, where);
+  take(j, "ema_decay", c.ema_decay, where);
+  try {
+    validate(c);
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
+  return c;
+}
+
+TrainConfig load_config_file(const std::string& path, const TrainConfig* given_base) {
+  std::ifstream f(path);
+  if (!f) throw Error("cannot open config file '" + path + "'");
+  json j;
+  try {
+    j = json::parse(f);
+  } catch (const json::exception& e) {
+    throw Error("config file '" + path + "' is not valid JSON: " + e.what());
+  }
+  TrainConfig base = given_base ? *given_base : preset_config(default_preset_name());
+  if (!given_base && j.is_object() && j.contains("preset")) {
+    if (!j["preset"].is_string()) throw Error(path + ": key 'preset': expected a string");
+    try {
+      base = preset_config(j["preset"].get<std::string>());
+    } catch (const Error& e) {
+      throw Error(path + ": " + e.what());
+    }
+  }
+  return config_from_json(j, base, "config file '" + path + "'");
+}
+
+void validate(const TrainConfig& c) {
+  one_of(c.data, mixture2d_names(), "data");
+  one_of(c.model, {"mlp2d"}, "model");
+  validate(c.mlp);
+  parse_gan_loss(c.loss);
+  parse_penalty(c.penalty);
+  one_of(c.device, {"auto", "cpu", "cuda"}, "device");
+  one_of(c.lr_schedule, {"constant", "linear"}, "lr_schedule");
+  auto positive = [](int64_t v, const char* f) {
+    if (v <= 0) throw Error(std::string("config: ") + f + " must be positive, got " + std::to_string(v));
+  };
+  positive(c.n_critic, "n_critic");
+  positive(c.batch, "batch");
+  positive(c.steps, "steps");
+  positive(c.log_every, "log_every");
+  positive(c.sample_every, "sample_every");
+  positive(c.checkpoint_every, "checkpoint_every");
+  positive(c.keep_checkpoints, "keep_checkpoints");
+  positive(c.eval_samples, "eval_samples");
+  if (c.batch % c.mlp.pack != 0)
+    throw Error("config: batch " + std::to_string(c.batch) + " is not a multiple of mlp.pack " +
+                std::to_string(c.mlp.pack));
+  if (!(c.lr_g > 0) || !(c.lr_d > 0)) throw Error("config: lr_g and lr_d must be positive");
+  if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1))
+    throw Error("config: beta1 and beta2 must be in [0, 1)");
+  if (!(c.ema_decay >= 0 && c.ema_decay < 1)) throw Error("config: ema_decay must be in [0, 1)");
+  if (!(c.label_smoothing >= 0 && c.label_smoothing < 1)) throw Error("config: label_smoothing must be in [0, 1)");
+  if (!(c.lr_final_frac >= 0)) throw Error("config: lr_final_frac must be >= 0");
+  if (c.out_dir.empty()) throw Error("config: out_dir must not be empty");
+}
+
+json model_signature(const TrainConfig& c) {
+  json j = to_json(c);
+  return json{{"data", j["data"]}, {"model", j["model"]}, {"mlp", j["mlp"]}};
+}
+
+std::string model_differences(const TrainConfig& a, const TrainConfig& b) {
+  json fa = model_signature(a).flatten(), fb = model_signature(b).flatten();
+  std::string out;
+  for (auto it = fa.begin(); it != fa.end(); ++it) {
+    json other = fb.contains(it.key()) ? fb[it.key()] : json();
+    if (other != it.value()) {
+      std::string key = it.key().substr(1);
+      for (auto& ch : key)
+        if (ch == '/') ch = '.';
+      out += (out.empty() ? "" : "; ") + key + ": " + it.value().dump() + " vs " + other.dump();
+    }
+  }
+  return out;
+}
+
+}  // namespace ganglion

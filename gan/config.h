@@ -1,0 +1,62 @@
+// gan/config.h — TrainConfig, everything a training run needs, its JSON form (nlohmann; unknown keys and wrong
+// types are errors naming the key) and the named presets. The default preset is toy-grid25-wgangp.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gan/models2d.h"
+
+namespace ganglion {
+
+struct TrainConfig {
+  std::string preset = "toy-grid25-wgangp";
+  std::string data = "grid25";   // ring8 | grid25 | swissroll
+  std::string model = "mlp2d";   // the model family; its sizes are in `mlp`
+  Mlp2dSpec mlp;
+  std::string loss = "wasserstein";  // see gan_loss_names()
+  std::string penalty = "gp";        // see penalty_names()
+  float lambda_gp = 10.f;            // WGAN-GP weight
+  float gamma_r1 = 10.f;             // R1 weight
+  float clip = 0.01f;                // weight clipping bound
+  float label_smoothing = 0.f;       // one-sided: real target 1 - s
+  int64_t n_critic = 5;
+  int64_t batch = 256;
+  float lr_g = 1e-4f, lr_d = 1e-4f;
+  float beta1 = 0.5f, beta2 = 0.9f;
+  std::string lr_schedule = "constant";  // constant | linear (to lr_final_frac * lr at the last step)
+  float lr_final_frac = 0.f;
+  int64_t steps = 5000;  // generator steps
+  uint64_t seed = 0;
+  std::string device = "auto";  // auto | cpu | cuda
+  int64_t log_every = 250;
+  int64_t sample_every = 1000;
+  int64_t checkpoint_every = 1000;
+  int64_t keep_checkpoints = 3;
+  int64_t eval_samples = 2500;
+  std::string out_dir = "runs";
+  float ema_decay = 0.f;  // 0 = no EMA generator
+};
+
+const std::vector<std::string>& preset_names();
+const std::string& default_preset_name();
+// Error naming the preset and listing the known ones.
+TrainConfig preset_config(const std::string& name);
+
+nlohmann::json to_json(const TrainConfig& c);
+// Starts from `base` and applies every key of j. Unknown keys and wrong types throw Error naming `where` (the
+// file) and the key. The result is validated.
+TrainConfig config_from_json(const nlohmann::json& j, const TrainConfig& base, const std::string& where);
+// Reads a JSON file: a missing file, bad JSON or a bad key throws Error naming the file. The file's keys override
+// `base` when given, else the preset its "preset" key names (else the default preset).
+TrainConfig load_config_file(const std::string& path, const TrainConfig* base = nullptr);
+// Checks ranges and names (loss, penalty, data, device, schedule); Error naming the field.
+void validate(const TrainConfig& c);
+// The model-shaping part of the config (data, model, mlp sizes) as JSON, for checkpoint compatibility checks.
+nlohmann::json model_signature(const TrainConfig& c);
+// "" when a and b describe the same models, else "mlp.g_hidden: 400 vs 256; data: grid25 vs ring8".
+std::string model_differences(const TrainConfig& a, const TrainConfig& b);
+
+}  // namespace ganglion

@@ -1,0 +1,305 @@
+// gan/trainer.cpp — the training loop and its run folder (config.json, metrics.jsonl, samples/, checkpoints/,
+// final.json, report.html).
+#include "gan/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/autograd.h"
+#include "core/ops.h"
+#include "gan/models2d.h"
+#include "gan/plot2d.h"
+#include "gan/report.h"
+
+namespace ganglion {
+
+namespace fs = std::filesystem;
+
+uint64_t derive_seed(uint64_t seed, uint64_t stream) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (stream + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+namespace {
+enum Stream : uint64_t { kInit = 0, kNoise = 1, kData = 2, kFixed = 3 };
+
+std::string fmt(const char* f, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+std::string duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  long t = std::lround(s);
+  if (t >= 3600) return std::to_string(t / 3600) + "h" + std::to_string(t / 60 % 60) + "m";
+  if (t >= 60) return std::to_string(t / 60) + "m" + std::to_string(t % 60) + "s";
+  return std::to_string(t) + "s";
+}
+
+void write_text(const fs::path& p, const std::string& s) {
+  std::ofstream f(p);
+  f << s;
+  if (!f) throw Error("cannot write '" + p.string() + "'");
+}
+
+// Keeps the metrics lines with step <= last (a resumed run rewrites what came after its checkpoint).
+void truncate_metrics(const fs::path& p, int64_t last) {
+  std::ifstream in(p);
+  if (!in) return;
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    try {
+      if (nlohmann::json::parse(line).value("step", int64_t{0}) <= last) kept += line + "\n";
+    } catch (const std::exception&) {
+    }
+  }
+  in.close();
+  write_text(p, kept);
+}
+}  // namespace
+
+Tensor sample_generator(Module& g, const Tensor& z) {
+  bool was = g.is_training();
+  g.eval();
+  Tensor x;
+  {
+    NoGradGuard ng;
+    x = g(z);
+  }
+  g.train(was);
+  return x;
+}
+
+std::shared_ptr<Sequential> generator_from_checkpoint(const Checkpoint& ck, bool ema, Device d) {
+  Generator init(derive_seed(ck.config.seed, kInit));
+  auto g = make_generator2d(ck.config.mlp, init);
+  try {
+    g->load_state_dict(ema && ck.has_part("G_ema.") ? ck.part("G_ema.") : ck.part("G."));
+  } catch (const Error& e) {
+    throw Error("checkpoint '" + ck.path + "': " + e.what());
+  }
+  g->to(d);
+  g->eval();
+  return g;
+}
+
+Trainer::Trainer(const TrainConfig& config, const std::string& run_dir)
+    : cfg_(config),
+      run_dir_(run_dir),
+      rng_(derive_seed(config.seed, kNoise)),
+      data_rng_(derive_seed(config.seed, kData)) {
+  validate(cfg_);
+  device_ = resolve_device(cfg_.device, &device_message_);
+  data_ = mixture2d(cfg_.data);
+  loss_ = parse_gan_loss(cfg_.loss);
+  penalty_ = parse_penalty(cfg_.penalty);
+  Generator init(derive_seed(cfg_.seed, kInit));
+  g_ = make_generator2d(cfg_.mlp, init);
+  d_ = make_critic2d(cfg_.mlp, init);
+  g_->to(device_);
+  d_->to(device_);
+  if (cfg_.ema_decay > 0) {
+    ema_ = make_generator2d(cfg_.mlp, init);
+    ema_->load_state_dict(g_->state_dict());
+    ema_->to(device_);
+    ema_->eval();
+  }
+  opt_g_ = std::make_unique<Adam>(g_->parameters(), cfg_.lr_g, cfg_.beta1, cfg_.beta2);
+  opt_d_ = std::make_unique<Adam>(d_->parameters(), cfg_.lr_d, cfg_.beta1, cfg_.beta2);
+  std::error_code ec;
+  fs::create_directories(fs::path(run_dir_) / "samples", ec);
+  if (ec) throw Error("cannot create run folder '" + run_dir_ + "': " + ec.message());
+  write_text(fs::path(run_dir_) / "config.json", to_json(cfg_).dump(2) + "\n");
+}
+
+std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir_or_file, const ResumeOverrides& o,
+                                         std::ostream* log) {
+  std::string file = resolve_checkpoint(run_dir_or_file);
+  Checkpoint ck = read_checkpoint(file);
+  TrainConfig c = ck.config;
+  if (o.steps > 0) c.steps = o.steps;
+  if (!o.device.empty()) c.device = o.device;
+  // The run folder is the checkpoint's grandparent (<run>/checkpoints/step_N.safetensors).
+  std::string run_dir = fs::path(file).parent_path().parent_path().string();
+  if (run_dir.empty()) run_dir = ".";
+  auto t = std::make_unique<Trainer>(c, run_dir);
+  restore_checkpoint(ck, t->parts(), &c);
+  t->step_ = ck.step;
+  truncate_metrics(fs::path(run_dir) / "metrics.jsonl", ck.step);
+  if (log) *log << "resuming " << file << " at step " << ck.step << " of " << c.steps << "\n";
+  return t;
+}
+
+CheckpointParts Trainer::parts() {
+  return CheckpointParts{g_.get(), d_.get(), ema_.get(), opt_g_.get(), opt_d_.get(), &rng_, &data_rng_};
+}
+
+void Trainer::set_learning_rates() {
+  float f = 1.f;
+  if (cfg_.lr_schedule == "linear")
+    f = 1.f - (1.f - cfg_.lr_final_frac) * static_cast<float>(step_) / static_cast<float>(cfg_.steps);
+  opt_g_->set_lr(cfg_.lr_g * f);
+  opt_d_->set_lr(cfg_.lr_d * f);
+}
+
+StepLosses Trainer::train_step() {
+  set_learning_rates();
+  const bool bce = loss_ == GanLoss::Minimax || loss_ == GanLoss::NonSaturating;
+  auto score = [&](const Tensor& s) { return static_cast<double>((bce ? mean(sigmoid(s)) : mean(s)).item()); };
+  const int64_t nz = cfg_.mlp.noise_dim, pack = cfg_.mlp.pack;
+  StepLosses out;
+  for (int64_t k = 0; k < cfg_.n_critic; ++k) {
+    Tensor real = sample_mixture2d(data_, cfg_.batch, data_rng_, device_);
+    Tensor fake;
+    {
+      NoGradGuard ng;
+      fake = (*g_)(rng_.randn({cfg_.batch, nz}, device_));
+    }
+    Tensor r = (*d_)(real), f = (*d_)(fake);
+    Tensor loss = d_loss(loss_, r, f, cfg_.label_smoothing);
+    if (penalty_ == Penalty::GradientPenalty) loss = add(loss, wgan_gp(*d_, real, fake, cfg_.lambda_gp, rng_, pack));
+    if (penalty_ == Penalty::R1) loss = add(loss, r1_penalty(*d_, real, cfg_.gamma_r1, pack));
+    opt_d_->zero_grad();
+    loss.backward();
+    opt_d_->step();
+    if (penalty_ == Penalty::WeightClip) clip_weights(*d_, cfg_.clip);
+    if (k + 1 == cfg_.n_critic) {
+      out.loss_d = loss.item();
+      out.d_real = score(r.detach());
+      out.d_fake = score(f.detach());
+    }
+  }
+  // Generator step; the critic's weights take no gradient here.
+  for (Tensor p : d_->parameters()) p.set_requires_grad(false);
+  Tensor f = (*d_)((*g_)(rng_.randn({cfg_.batch, nz}, device_)));
+  Tensor lg = g_loss(loss_, f);
+  opt_g_->zero_grad();
+  lg.backward();
+  opt_g_->step();
+  for (Tensor p : d_->parameters()) p.set_requires_grad(true);
+  out.loss_g = lg.item();
+  update_ema();
+  ++step_;
+  return out;
+}
+
+void Trainer::update_ema() {
+  if (!ema_) return;
+  NoGradGuard ng;
+  const float a = cfg_.ema_decay;
+  auto src = g_->named_parameters(), dst = ema_->named_parameters();
+  for (size_t i = 0; i < dst.size(); ++i) {
+    Tensor blended = add(mul_scalar(dst[i].second, a), mul_scalar(src[i].second.detach(), 1.f - a));
+    copy_(dst[i].second, blended);
+  }
+  auto sb = g_->named_buffers(), db = ema_->named_buffers();
+  for (size_t i = 0; i < db.size(); ++i) copy_(db[i].second, sb[i].second);
+}
+
+Tensor Trainer::fixed_noise() const {
+  Generator g(derive_seed(cfg_.seed, kFixed));
+  return g.randn({cfg_.eval_samples, cfg_.mlp.noise_dim}, device_);
+}
+
+ModeMetrics Trainer::evaluate(uint64_t noise_seed, int64_t n) {
+  Generator g(noise_seed);
+  Tensor z = g.randn({n, cfg_.mlp.noise_dim}, device_);
+  return mode_metrics(sample_generator(sampling_model(), z), data_);
+}
+
+void Trainer::write_samples_png(int64_t step) {
+  char name[64];
+  std::snprintf(name, sizeof name, "step_%08lld.png", static_cast<long long>(step));
+  Tensor x = sample_generator(sampling_model(), fixed_noise());
+  write_scatter_png((fs::path(run_dir_) / "samples" / name).string(), x.to_vector(), data_);
+}
+
+std::string Trainer::save_checkpoint() {
+  std::string path = checkpoint_path(run_dir_, step_);
+  ganglion::save_checkpoint(path, cfg_, step_, parts());
+  prune_checkpoints(run_dir_, cfg_.keep_checkpoints);
+  return path;
+}
+
+TrainResult Trainer::run(const TrainHooks& hooks) {
+  using clock = std::chrono::steady_clock;
+  TrainResult res;
+  res.run_dir = run_dir_;
+  res.has_modes = data_.has_modes();
+  const fs::path metrics_path = fs::path(run_dir_) / "metrics.jsonl";
+  std::ofstream metrics(metrics_path, std::ios::app);
+  if (!metrics) throw Error("cannot write '" + metrics_path.string() + "'");
+  if (step_ == 0) write_samples_png(0);
+  const auto t0 = clock::now();
+  auto window_t = t0;
+  const int64_t first = step_;
+  int64_t window_step = step_;
+  std::string last_ckpt;
+  while (step_ < cfg_.steps) {
+    StepLosses l = train_step();
+    const bool last = step_ == cfg_.steps;
+    const int stop = hooks.stop ? hooks.stop->load() : 0;
+    if (step_ % cfg_.log_every == 0 || last) {
+      auto now = clock::now();
+      double dt = std::chrono::duration<double>(now - window_t).count();
+      double its = dt > 0 ? static_cast<double>(step_ - window_step) / dt : 0;
+      window_t = now, window_step = step_;
+      nlohmann::json row = {{"step", step_},
+                            {"loss_d", l.loss_d},
+                            {"loss_g", l.loss_g},
+                            {"d_real", l.d_real},
+                            {"d_fake", l.d_fake},
+                            {"seconds", std::chrono::duration<double>(now - t0).count()}};
+      std::string line = "step " + std::to_string(step_) + "/" + std::to_string(cfg_.steps) + "  " +
+                         fmt("%.1f it/s", its) + "  ETA " +
+                         duration(its > 0 ? static_cast<double>(cfg_.steps - step_) / its : -1) +
+                         "  loss_d " + fmt("%.4f", l.loss_d) + "  loss_g " + fmt("%.4f", l.loss_g) + "  D(x) " +
+                         fmt("%.3f", l.d_real) + "  D(G(z)) " + fmt("%.3f", l.d_fake);
+      if (data_.has_modes()) {
+        Tensor x = sample_generator(sampling_model(), fixed_noise());
+        ModeMetrics m = mode_metrics(x, data_);
+        row["modes"] = m.modes_captured;
+        row["hq"] = m.hq_fraction;
+        row["rkl"] = m.reverse_kl;
+        line += "  modes " + std::to_string(m.modes_captured) + "/" + std::to_string(m.modes_total) + "  hq " +
+                fmt("%.1f%%", 100 * m.hq_fraction) + "  kl " + fmt("%.3f", m.reverse_kl);
+      }
+      metrics << row.dump() << "\n" << std::flush;
+      if (hooks.log) *hooks.log << line << std::endl;
+    }
+    if (step_ % cfg_.sample_every == 0 || last) write_samples_png(step_);
+    if (step_ % cfg_.checkpoint_every == 0 || last || stop) last_ckpt = save_checkpoint();
+    if (stop && !last) {
+      res.interrupted = true;
+      res.stop_signal = stop;
+      if (hooks.log) *hooks.log << "stopped at step " << step_ << " (signal " << stop << "); checkpoint " << last_ckpt
+                                << "\n";
+      break;
+    }
+  }
+  if (last_ckpt.empty() && step_ > first) last_ckpt = save_checkpoint();
+  res.step = step_;
+  res.seconds = std::chrono::duration<double>(clock::now() - t0).count();
+  res.checkpoint = last_ckpt;
+  nlohmann::json final_json = {{"step", step_}, {"seconds", res.seconds}, {"interrupted", res.interrupted}};
+  if (data_.has_modes()) {
+    res.final_metrics = mode_metrics(sample_generator(sampling_model(), fixed_noise()), data_);
+    final_json["modes"] = res.final_metrics.modes_captured;
+    final_json["modes_total"] = res.final_metrics.modes_total;
+    final_json["hq"] = res.final_metrics.hq_fraction;
+    final_json["rkl"] = res.final_metrics.reverse_kl;
+    final_json["samples"] = res.final_metrics.samples;
+  }
+  write_text(fs::path(run_dir_) / "final.json", final_json.dump(2) + "\n");
+  res.report_path = write_report(run_dir_);
+  return res;
+}
+
+}  // namespace ganglion

@@ -1,0 +1,101 @@
+// gan/trainer.h — the GAN training loop: n_critic critic steps then one generator step (Adam both), an optional
+// EMA of the generator, progress lines, metrics.jsonl, scatter PNGs from fixed noise, checkpoints (every K steps,
+// at the end and when asked to stop) and the HTML report. All randomness comes from Generators whose state the
+// checkpoint keeps, so a resumed run continues exactly as an uninterrupted one.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "core/rng.h"
+#include "gan/checkpoint.h"
+#include "gan/config.h"
+#include "gan/data2d.h"
+#include "gan/losses.h"
+#include "gan/metrics2d.h"
+#include "gan/penalty.h"
+#include "layers/optim.h"
+#include "layers/sequential.h"
+
+namespace ganglion {
+
+struct StepLosses {
+  double loss_d = 0, loss_g = 0;  // the last critic step's loss (penalty included) and the generator's loss
+  double d_real = 0, d_fake = 0;  // mean D(x) and D(G(z)): probabilities for BCE losses, raw scores otherwise
+};
+
+struct TrainHooks {
+  std::ostream* log = nullptr;             // progress lines (none when null)
+  const std::atomic<int>* stop = nullptr;  // non-zero: finish the step, checkpoint and return (the signal number)
+};
+
+struct TrainResult {
+  int64_t step = 0;
+  bool interrupted = false;
+  int stop_signal = 0;
+  double seconds = 0;
+  bool has_modes = false;
+  ModeMetrics final_metrics;
+  std::string run_dir, report_path, checkpoint;
+};
+
+// What a resume may change; zeros/empties keep the checkpoint's values.
+struct ResumeOverrides {
+  int64_t steps = 0;
+  std::string device;
+};
+
+// Derives an independent Philox seed for stream `stream` of a run seeded with `seed` (splitmix64).
+uint64_t derive_seed(uint64_t seed, uint64_t stream);
+// Runs g on z in eval mode with no graph, restoring g's mode afterwards.
+Tensor sample_generator(Module& g, const Tensor& z);
+// The generator of a checkpoint (its EMA weights when `ema` and present) on device d, in eval mode.
+std::shared_ptr<Sequential> generator_from_checkpoint(const Checkpoint& ck, bool ema, Device d);
+
+class Trainer {
+ public:
+  // A fresh run writing to run_dir (created, config.json written). Models initialised from config.seed.
+  Trainer(const TrainConfig& config, const std::string& run_dir);
+  // Continues from the newest checkpoint of run_dir (or the checkpoint file given).
+  static std::unique_ptr<Trainer> resume(const std::string& run_dir_or_file, const ResumeOverrides& o = {},
+                                         std::ostream* log = nullptr);
+
+  StepLosses train_step();  // one generator iteration; advances step()
+  std::string save_checkpoint();  // writes checkpoints/step_N.safetensors, prunes old ones; returns the path
+  // Mode metrics of the sampling model (EMA G when on) on n samples of noise from Generator(noise_seed).
+  ModeMetrics evaluate(uint64_t noise_seed, int64_t n);
+  // Loops to config().steps with logging, samples, checkpoints and the report.
+  TrainResult run(const TrainHooks& hooks = {});
+
+  int64_t step() const { return step_; }
+  const TrainConfig& config() const { return cfg_; }
+  const std::string& run_dir() const { return run_dir_; }
+  Device device() const { return device_; }
+  const std::string& device_message() const { return device_message_; }
+  Module& generator() { return *g_; }
+  Module& critic() { return *d_; }
+  Module& sampling_model() { return ema_ ? *ema_ : *g_; }
+
+ private:
+  void set_learning_rates();
+  void update_ema();
+  Tensor fixed_noise() const;
+  void write_samples_png(int64_t step);
+  CheckpointParts parts();
+
+  TrainConfig cfg_;
+  std::string run_dir_;
+  Device device_;
+  std::string device_message_;
+  Mixture2d data_;
+  GanLoss loss_;
+  Penalty penalty_;
+  std::shared_ptr<Sequential> g_, d_, ema_;
+  std::unique_ptr<Adam> opt_g_, opt_d_;
+  Generator rng_, data_rng_;
+  int64_t step_ = 0;
+};
+
+}  // namespace ganglion
