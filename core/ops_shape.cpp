@@ -146,9 +146,9 @@ Tensor concat(const std::vector<Tensor>& parts, int64_t dim_in) {
 void copy_(Tensor& dst, const Tensor& src) {
   check_defined("copy_", dst, "destination");
   check_defined("copy_", src, "source");
-  if (dst.numel() != src.numel()) {
+  if (dst.shape() != src.shape()) {
     throw Error("copy_: source " + shape_str(src.shape()) + " and destination " + shape_str(dst.shape()) +
-                " differ in size");
+                " must have the same shape");
   }
   if (dst.dtype() != src.dtype()) throw Error("copy_: source and destination dtypes differ");
   size_t bytes = static_cast<size_t>(src.numel()) * dtype_size(src.dtype());

@@ -74,7 +74,7 @@ TEST_CASE("cuda twins: reductions, max, shape ops", "[cuda]") {
   check_twins("maxout", [](const V& v) { return max(reshape(v[0], {5, 200, 5}), 2); }, {m});
   check_twins("concat", [](const V& v) { return concat({v[0], v[1]}, 1); }, {g.randn({5, 3, 7, 7}), g.randn({5, 4, 7, 7})});
   check_twins("slice", [](const V& v) { return slice(v[0], 2, 1, 6); }, {g.randn({5, 3, 7, 7})});
-  check_twins("flatten", [](const V& v) { return mul(flatten(v[0]), 2.f); }, {g.randn({5, 3, 7, 7})});
+  check_twins("flatten", [](const V& v) { return mul_scalar(flatten(v[0]), 2.f); }, {g.randn({5, 3, 7, 7})});
 }
 
 TEST_CASE("cuda twins: matmul, linear, losses", "[cuda]") {

@@ -49,8 +49,8 @@ TEST_CASE("op errors: conv_transpose2d", "[ops][errors]") {
 
 TEST_CASE("op errors: matmul and linear", "[ops][errors]") {
   expect_error("inner mismatch", [] { matmul(z({3, 4}), z({5, 6})); }, {"matmul", "[3,4]", "[5,6]"});
-  expect_error("inner mismatch after transpose", [] { matmul(z({3, 4}), z({3, 4}), false, true); },
-               {"matmul", "[3,4]"});
+  expect_error("inner mismatch after transpose", [] { matmul(z({3, 4}), z({4, 3}), false, true); },
+               {"matmul", "[3,4]", "[4,3]"});
   expect_error("not 2-D", [] { matmul(z({2, 3, 4}), z({4, 5})); }, {"matmul", "[2,3,4]"});
   expect_error("linear in-features", [] { linear(z({4, 6}), z({5, 7})); }, {"linear", "[4,6]", "[5,7]"});
   expect_error("linear bias", [] { linear(z({4, 6}), z({5, 6}), z({4})); }, {"linear", "[4]", "[5,6]"});
@@ -107,12 +107,19 @@ TEST_CASE("op errors: undefined tensors and misc", "[ops][errors]") {
   expect_error("clamp bounds", [] { clamp(z({2}), 1.f, -1.f); }, {"clamp"});
   expect_error("item of many", [] { (void)z({2, 2}).item(); }, {"[2,2]"});
   expect_error("from_vector size", [] { from_vector({1, 2, 3}, {2, 2}); }, {"from_vector", "[2,2]"});
-  expect_error("copy_ shapes", [] {
-    Tensor a = z({2, 3});
-    copy_(a, z({3, 2}));
-  }, {"copy_", "[2,3]", "[3,2]"});
   expect_error("adam shapes", [] {
     Tensor p = z({3}), m = z({3}), v = z({2});
     adam_update_(p, z({3}), m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.f, 1);
   }, {"[2]"});
+}
+
+TEST_CASE("op errors: copy_ needs the same shape (core/ops.h: 'same shape'), not only the same size", "[ops][errors]") {
+  expect_error("copy_ shapes", [] {
+    Tensor a = z({2, 3});
+    copy_(a, z({3, 2}));
+  }, {"copy_", "[2,3]", "[3,2]"});
+  expect_error("copy_ sizes", [] {
+    Tensor a = z({2, 3});
+    copy_(a, z({5}));
+  }, {"copy_", "[2,3]", "[5]"});
 }

@@ -159,8 +159,9 @@ void run_update_case(Golden& g, const std::function<void(Golden&)>& update) {
   for (const auto& [k, t] : g.t) {
     if (k.size() > 6 && k.substr(k.size() - 6) == "_after") {
       std::string base = k.substr(0, k.size() - 6);
-      // One update of values near 1 by ~1e-2: float32 rounding stays near 1e-7.
-      gtest::check_close(g[base], t, g.file + ": " + base + " after the update", 1e-5);
+      // One update: float32 rounding stays near 1e-7, except that a kernel computing (1 - beta2) in float32
+      // (1 - 0.999f = 0.00099998713) differs from torch's double 0.001 by 1.3e-5 relative in v's new term.
+      gtest::check_close(g[base], t, g.file + ": " + base + " after the update", 1e-4);
     }
   }
 }
