@@ -3,6 +3,7 @@
 #include "layers/optim.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <set>
 
@@ -13,19 +14,30 @@ namespace ganglion {
 
 namespace {
 
-constexpr float kMaxExactCount = 16777216.f;  // 2^24: counters stored as float are exact below this
-
-Tensor count_tensor(int64_t n) { return from_vector({static_cast<float>(n)}, {1}); }
+// Counters (steps) are stored as 1-element I32 tensors; F32 is accepted on load too.
+Tensor count_tensor(int64_t n) {
+  if (n > INT32_MAX) throw Error("Optimizer::state_dict: count " + std::to_string(n) + " does not fit in int32");
+  Tensor t = Tensor::empty({1}, Device::cpu(), DType::I32);
+  t.data_i32()[0] = static_cast<int32_t>(n);
+  return t;
+}
 
 int64_t read_count(const TensorMap& state, const std::string& key, const char* kind) {
+  const std::string who = std::string(kind) + "::load_state_dict: ";
   auto it = state.find(key);
-  if (it == state.end()) throw Error(std::string(kind) + "::load_state_dict: missing key '" + key + "'");
-  if (!it->second.defined() || it->second.numel() != 1)
-    throw Error(std::string(kind) + "::load_state_dict: '" + key + "' must hold one value, got " +
-                (it->second.defined() ? shape_str(it->second.shape()) : std::string("undefined")));
-  const float v = it->second.item();
-  if (!(v >= 0.f && v <= kMaxExactCount) || v != std::floor(v))
-    throw Error(std::string(kind) + "::load_state_dict: '" + key + "' is not a valid count: " + std::to_string(v));
+  if (it == state.end()) throw Error(who + "missing key '" + key + "'");
+  const Tensor& t = it->second;
+  if (!t.defined() || t.numel() != 1)
+    throw Error(who + "'" + key + "' must hold one value, got " +
+                (t.defined() ? shape_str(t.shape()) : std::string("undefined")));
+  if (t.dtype() == DType::I32) {
+    const int32_t v = t.device().is_cpu() ? t.data_i32()[0] : t.to(Device::cpu()).data_i32()[0];
+    if (v < 0) throw Error(who + "'" + key + "' is negative: " + std::to_string(v));
+    return v;
+  }
+  const float v = t.item();
+  if (!(v >= 0.f && v <= 16777216.f) || v != std::floor(v))
+    throw Error(who + "'" + key + "' is not a valid count: " + std::to_string(v));
   return static_cast<int64_t>(v);
 }
 
@@ -67,9 +79,6 @@ void Optimizer::zero_grad() {
 }
 
 TensorMap Optimizer::state_dict() const {
-  if (static_cast<float>(steps_) > kMaxExactCount)
-    throw Error(std::string(kind()) + "::state_dict: step count " + std::to_string(steps_) +
-                " is past 2^24 and cannot be stored exactly");
   TensorMap out;
   out["step"] = count_tensor(steps_);
   out["lr"] = from_vector({lr_}, {1});

@@ -14,8 +14,8 @@
 namespace ganglion {
 
 // state_dict keys: "step" (number of step() calls), "lr", and per parameter i
-// "param.<i>.<state>" (e.g. "param.3.exp_avg"); counters are stored as 1-element float tensors (exact up to
-// 2^24). A parameter that was never updated has no entries.
+// "param.<i>.<state>" (e.g. "param.3.exp_avg") and "param.<i>.step" (its own update count, as PyTorch keeps
+// one per parameter). Counters are 1-element I32 tensors. A parameter that was never updated has no entries.
 class Optimizer {
  public:
   Optimizer(std::vector<Tensor> params, float lr);

@@ -25,11 +25,13 @@ namespace {
 
 const std::string kGolden = std::string(GANGLION_TEST_DATA) + "/dcgan_3step.safetensors";
 
-// Tolerances. Losses and step-0 gradients come from one forward/backward in float32, where only the order of
-// summation differs from PyTorch: 1e-4 relative leaves ~100x headroom over the observed differences. After
-// three Adam steps the parameters are compared by ||a-b||/||b|| over the whole tensor: Adam divides by
-// sqrt(v), so an element whose gradient is ~0 can move by up to lr (2e-4) on a rounding difference, but such
-// elements are few and the weights' norm is ~0.02*sqrt(numel), so the tensor-level error stays ~1e-6.
+// Tolerances. Only the order of float32 summation differs from PyTorch (conv/BN reductions, cuDNN vs ours), so
+// the losses and step-0 gradients agree to ~1e-7 and 1e-4 relative is a loose bound. After three Adam steps the
+// parameters are compared by ||a-b||/||b|| over the whole tensor, not element by element: Adam divides by
+// sqrt(v), so an element whose gradient is ~0 may move by up to lr (2e-4) on a rounding difference, while the
+// weights' norm is ~0.02*sqrt(numel). Observed worst case (CPU and H100): 8.6e-7, so 1e-4 leaves ~100x headroom
+// and still catches one wrong layer or a skipped update (a 1e-2 to 1e0 effect). The BatchNorm running mean is
+// the most sensitive entry: it is ~1e-3 and averages ~1e-2 values, and it depends on the order of D's calls.
 constexpr double kLossTol = 1e-4;
 constexpr double kGradTol = 1e-4;
 constexpr double kFinalTol = 1e-4;

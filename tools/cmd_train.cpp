@@ -27,8 +27,9 @@ struct TrainArgs {
   std::string preset, config_file, device, out, run_dir, resume, data, loss, penalty, lr_schedule;
   uint64_t seed = 0;
   int64_t steps = 0, batch = 0, n_critic = 0, pack = 0, log_every = 0, sample_every = 0, checkpoint_every = 0;
-  int64_t g_hidden = 0, d_hidden = 0;
-  float lr_g = 0, lr_d = 0, lr = 0, lambda_gp = 0, ema = 0;
+  int64_t g_hidden = 0, d_hidden = 0, d_pieces = 0, g_layers = 0;
+  bool no_batchnorm = false;
+  float lr_g = 0, lr_d = 0, lr = 0, lambda_gp = 0, gamma_r1 = 0, ema = 0, label_smoothing = 0;
   bool print_config = false, quiet = false;
 };
 
@@ -49,7 +50,8 @@ int run_train(const TrainArgs& a, CLI::App& app) {
   if (!a.resume.empty()) {
     for (const char* f : {"--preset", "--config", "--seed", "--out", "--run-dir", "--data", "--loss", "--penalty",
                           "--batch", "--n-critic", "--pack", "--lr", "--lr-g", "--lr-d", "--lambda", "--ema",
-                          "--g-hidden", "--d-hidden", "--lr-schedule", "--log-every", "--sample-every",
+                          "--g-hidden", "--d-hidden", "--lr-schedule", "--gamma", "--label-smoothing", "--g-layers",
+                          "--no-batchnorm", "--d-pieces", "--log-every", "--sample-every",
                           "--checkpoint-every", "--print-config"})
       if (given(f))
         throw Error(std::string("--resume continues the checkpoint's own config; ") + f +
@@ -75,7 +77,12 @@ int run_train(const TrainArgs& a, CLI::App& app) {
     if (given("--lr-d")) c.lr_d = a.lr_d;
     if (given("--lr-schedule")) c.lr_schedule = a.lr_schedule;
     if (given("--lambda")) c.lambda_gp = a.lambda_gp;
+    if (given("--gamma")) c.gamma_r1 = a.gamma_r1;
+    if (given("--label-smoothing")) c.label_smoothing = a.label_smoothing;
     if (given("--ema")) c.ema_decay = a.ema;
+    if (given("--g-layers")) c.mlp.g_layers = a.g_layers;
+    if (given("--d-pieces")) c.mlp.d_pieces = a.d_pieces;
+    if (given("--no-batchnorm")) c.mlp.g_batchnorm = false;
     if (given("--g-hidden")) c.mlp.g_hidden = a.g_hidden;
     if (given("--d-hidden")) c.mlp.d_hidden = a.d_hidden;
     if (given("--log-every")) c.log_every = a.log_every;
@@ -144,6 +151,8 @@ Command add_train(CLI::App& root) {
   app->add_option("--loss", a->loss, "minimax | nonsaturating | wasserstein | hinge | lsgan");
   app->add_option("--penalty", a->penalty, "none | gp | r1 | clip");
   app->add_option("--lambda", a->lambda_gp, "WGAN-GP weight");
+  app->add_option("--gamma", a->gamma_r1, "R1 weight");
+  app->add_option("--label-smoothing", a->label_smoothing, "One-sided label smoothing s (real target 1 - s)");
   app->add_option("--batch", a->batch, "Batch size");
   app->add_option("--n-critic", a->n_critic, "Critic steps per generator step");
   app->add_option("--pack", a->pack, "PacGAN packing m");
@@ -153,7 +162,10 @@ Command add_train(CLI::App& root) {
   app->add_option("--lr-schedule", a->lr_schedule, "constant | linear");
   app->add_option("--ema", a->ema, "EMA decay of the generator's weights (0 = off)");
   app->add_option("--g-hidden", a->g_hidden, "Generator hidden width");
-  app->add_option("--d-hidden", a->d_hidden, "Critic hidden width (per maxout unit)");
+  app->add_option("--g-layers", a->g_layers, "Generator hidden layers");
+  app->add_flag("--no-batchnorm", a->no_batchnorm, "Generator without BatchNorm");
+  app->add_option("--d-hidden", a->d_hidden, "Critic hidden width (maxout units per layer)");
+  app->add_option("--d-pieces", a->d_pieces, "Maxout pieces per unit");
   app->add_option("--log-every", a->log_every, "Steps between progress lines / metrics");
   app->add_option("--sample-every", a->sample_every, "Steps between sample images");
   app->add_option("--checkpoint-every", a->checkpoint_every, "Steps between checkpoints");
