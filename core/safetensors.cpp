@@ -242,7 +242,12 @@ void save_safetensors(const std::string& path, const TensorMap& tensors,
     for (const auto& [k, v] : metadata) m[k] = v;
     header["__metadata__"] = m;
   }
-  std::string text = header.dump();
+  std::string text;
+  try {
+    text = header.dump();  // throws on names or metadata that are not valid UTF-8
+  } catch (const json::exception& ex) {
+    throw Error("save_safetensors: '" + path + "': cannot encode the header: " + ex.what());
+  }
   text.append((8 - text.size() % 8) % 8, ' ');
   uint64_t hlen = text.size();
   unsigned char lenbuf[8];

@@ -16,27 +16,25 @@ struct ConvShape {
   int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
 };
 
+//   conv2d_forward: y = conv(x, w) (overwrites y).
+//   conv2d_backward_data: dx = d(sum(conv(x,w) * dy))/dx (overwrites every dx element, including pixels no
+//     window touches).
+//   conv2d_backward_weight: dw = d(sum(conv(x,w) * dy))/dw (overwrites dw).
+#define GANGLION_CONV_DECLS                                                                               \
+  void conv2d_forward(Stream s, const ConvShape& c, const float* x, const float* w, float* y);           \
+  void conv2d_backward_data(Stream s, const ConvShape& c, const float* dy, const float* w, float* dx);   \
+  void conv2d_backward_weight(Stream s, const ConvShape& c, const float* x, const float* dy, float* dw);
+
 namespace cpu {
-// Ensures y = conv(x, w) (overwrites y).
-void conv2d_forward(Stream s, const ConvShape& c, const float* x, const float* w, float* y);
-// Ensures dx = d(sum(conv(x,w) * dy))/dx (overwrites dx, every element, including pixels no window touches).
-void conv2d_backward_data(Stream s, const ConvShape& c, const float* dy, const float* w, float* dx);
-// Ensures dw = d(sum(conv(x,w) * dy))/dw (overwrites dw).
-void conv2d_backward_weight(Stream s, const ConvShape& c, const float* x, const float* dy, float* dw);
-}  // namespace cpu
-
+GANGLION_CONV_DECLS
+}
 namespace cuda {
-void conv2d_forward(Stream s, const ConvShape& c, const float* x, const float* w, float* y);
-void conv2d_backward_data(Stream s, const ConvShape& c, const float* dy, const float* w, float* dx);
-void conv2d_backward_weight(Stream s, const ConvShape& c, const float* x, const float* dy, float* dw);
-}  // namespace cuda
-
+GANGLION_CONV_DECLS
+}
 // cuDNN behind the same declarations (CUDA builds only): the oracle in tests, the peer in benchmarks, and an
 // alternative at run time (GANGLION_CONV=cudnn).
 namespace cudnn {
-void conv2d_forward(Stream s, const ConvShape& c, const float* x, const float* w, float* y);
-void conv2d_backward_data(Stream s, const ConvShape& c, const float* dy, const float* w, float* dx);
-void conv2d_backward_weight(Stream s, const ConvShape& c, const float* x, const float* dy, float* dw);
-}  // namespace cudnn
+GANGLION_CONV_DECLS
+}
 
 }  // namespace ganglion

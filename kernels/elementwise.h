@@ -41,25 +41,25 @@ struct UnaryParams {
 
 enum class BinaryOp : int { Add, Sub, Mul, Div, Maximum, Minimum };
 
-namespace cpu {
-// Requires x, y of n elements (may alias). Ensures y[i] = f(x[i]) for all i < n (overwrites).
-void unary(Stream s, UnaryOp op, const float* x, float* y, int64_t n, UnaryParams p);
-// Requires out contiguous with shape.shape; a, b readable at the given strides. Overwrites out.
-void binary(Stream s, BinaryOp op, const float* a, const float* b, float* out, const BroadcastShape& shape);
-// Ensures out[i] = a[broadcast index] (uses shape.stride_a only). Overwrites out.
-void broadcast_copy(Stream s, const float* a, float* out, const BroadcastShape& shape);
-// Ensures y[i] = value for i < n.
-void fill(Stream s, float* y, int64_t n, float value);
-// Copies a rows x cols block: dst[r*dst_ld + c] = src[r*src_ld + c]. Overwrites only that block of dst.
-void copy_2d(Stream s, const float* src, int64_t src_ld, float* dst, int64_t dst_ld, int64_t rows, int64_t cols);
-}  // namespace cpu
+// Contracts:
+//   unary: x, y of n elements (may alias); y[i] = f(x[i]) for all i < n (overwrites).
+//   binary: out contiguous with shape.shape; a, b read at the given strides (overwrites out).
+//   broadcast_copy: out[i] = a[broadcast index] (uses shape.stride_a only; overwrites out).
+//   fill: y[i] = value for i < n.
+//   copy_2d: dst[r*dst_ld + c] = src[r*src_ld + c] for a rows x cols block; overwrites only that block.
+#define GANGLION_ELEMENTWISE_DECLS                                                                             \
+  void unary(Stream s, UnaryOp op, const float* x, float* y, int64_t n, UnaryParams p);                       \
+  void binary(Stream s, BinaryOp op, const float* a, const float* b, float* out, const BroadcastShape& shape); \
+  void broadcast_copy(Stream s, const float* a, float* out, const BroadcastShape& shape);                     \
+  void fill(Stream s, float* y, int64_t n, float value);                                                      \
+  void copy_2d(Stream s, const float* src, int64_t src_ld, float* dst, int64_t dst_ld, int64_t rows,          \
+               int64_t cols);
 
+namespace cpu {
+GANGLION_ELEMENTWISE_DECLS
+}
 namespace cuda {
-void unary(Stream s, UnaryOp op, const float* x, float* y, int64_t n, UnaryParams p);
-void binary(Stream s, BinaryOp op, const float* a, const float* b, float* out, const BroadcastShape& shape);
-void broadcast_copy(Stream s, const float* a, float* out, const BroadcastShape& shape);
-void fill(Stream s, float* y, int64_t n, float value);
-void copy_2d(Stream s, const float* src, int64_t src_ld, float* dst, int64_t dst_ld, int64_t rows, int64_t cols);
-}  // namespace cuda
+GANGLION_ELEMENTWISE_DECLS
+}
 
 }  // namespace ganglion

@@ -96,10 +96,10 @@ void run_dcgan_3step(Device dev) {
   Generator g(0);  // the constructors' init is overwritten by load_state_dict
   auto G = make_generator(g);
   auto D = make_discriminator(g);
+  G->to(dev);  // before loading, so that load_state_dict copies from the host into device tensors
+  D->to(dev);
   G->load_state_dict(with_prefix(golden, "init.G."));
   D->load_state_dict(with_prefix(golden, "init.D."));
-  G->to(dev);
-  D->to(dev);
   G->train();
   D->train();
   Adam opt_g(G->parameters(), 2e-4f, 0.5f, 0.999f);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/autograd.h"
+#include "core/device.h"
 #include "core/ops.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
@@ -546,4 +547,38 @@ TEST_CASE("Optimizer state_dict round trip continues identically", "[layers][opt
   bad = sd;
   bad.erase("param.0.exp_avg_sq");
   CHECK_THROWS_WITH(opt.load_state_dict(bad), Catch::Contains("missing key 'param.0.exp_avg_sq'"));
+}
+
+TEST_CASE("Module::to(cuda) keeps handles valid for layers and optimizers", "[layers][cuda]") {
+  std::string why;
+  if (!cuda_available(&why)) {
+    WARN("skipped: " + why);
+    return;
+  }
+  Generator g(12);
+  auto net = small_convnet(g);
+  Adam opt(net->parameters(), 1e-2f);  // made before the move: its handles follow the parameters
+  Tensor x = g.randn({4, 2, 5, 5});
+  opt.zero_grad();
+  sum((*net)(x)).backward();
+  opt.step();  // state made on the CPU
+  const TensorMap cpu_state = net->state_dict();
+
+  net->to(Device::cuda());
+  for (auto& [name, t] : net->named_parameters()) CHECK(t.device() == Device::cuda());
+  for (auto& [name, t] : net->named_buffers()) CHECK(t.device() == Device::cuda());
+  for (auto& t : opt.params()) CHECK(t.device() == Device::cuda());
+  CHECK(std::dynamic_pointer_cast<Conv2d>((*net)[0])->weight.device() == Device::cuda());
+  for (const auto& [name, t] : net->state_dict()) CHECK(t.to_vector() == cpu_state.at(name).to_vector());
+
+  opt.zero_grad();
+  sum((*net)(x.to(Device::cuda()))).backward();
+  opt.step();  // moves its state to the parameters' device
+  for (const auto& [name, t] : opt.state_dict())
+    if (name.find("exp_avg") != std::string::npos) CHECK(t.device() == Device::cuda());
+
+  net->load_state_dict(cpu_state);  // host -> device copies
+  for (const auto& [name, t] : net->state_dict()) CHECK(t.to_vector() == cpu_state.at(name).to_vector());
+  net->to(Device::cpu());
+  CHECK(net->parameters()[0].device() == Device::cpu());
 }

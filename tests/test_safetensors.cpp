@@ -322,6 +322,9 @@ TEST_CASE("safetensors: invalid arguments to save", "[safetensors][errors]") {
   REQUIRE_THROWS_AS(save_safetensors("", {{"a", ones({1})}}), Error);
   REQUIRE_THROWS_WITH(save_safetensors(d.file("u.safetensors"), {{"a", Tensor()}}), Contains("'a'"));
   REQUIRE_THROWS_AS(save_safetensors(d.file("m.safetensors"), {{"__metadata__", ones({1})}}), Error);
+  REQUIRE_THROWS_WITH(save_safetensors(d.file("b.safetensors"), {{"a", ones({1})}}, {{"k", "bad \xff utf-8"}}),
+                      Contains("b.safetensors") && Contains("UTF-8"));
+  REQUIRE_THROWS_AS(save_safetensors(d.file("c.safetensors"), {{"\xc3", ones({1})}}), Error);
   CHECK(leftovers(d, "").empty());
 }
 
