@@ -29,7 +29,7 @@ struct TrainArgs {
   int64_t steps = 0, batch = 0, n_critic = 0, pack = 0, log_every = 0, sample_every = 0, checkpoint_every = 0;
   int64_t g_hidden = 0, d_hidden = 0, d_pieces = 0, g_layers = 0;
   bool no_batchnorm = false;
-  float lr_g = 0, lr_d = 0, lr = 0, lambda_gp = 0, gamma_r1 = 0, ema = 0, label_smoothing = 0;
+  float lr_g = 0, lr_d = 0, lr = 0, beta1 = 0, beta2 = 0, lr_final_frac = 0, lambda_gp = 0, gamma_r1 = 0, ema = 0, label_smoothing = 0;
   bool print_config = false, quiet = false;
 };
 
@@ -50,7 +50,7 @@ int run_train(const TrainArgs& a, CLI::App& app) {
   if (!a.resume.empty()) {
     for (const char* f : {"--preset", "--config", "--seed", "--out", "--run-dir", "--data", "--loss", "--penalty",
                           "--batch", "--n-critic", "--pack", "--lr", "--lr-g", "--lr-d", "--lambda", "--ema",
-                          "--g-hidden", "--d-hidden", "--lr-schedule", "--gamma", "--label-smoothing", "--g-layers",
+                          "--g-hidden", "--d-hidden", "--lr-schedule", "--lr-final", "--beta1", "--beta2", "--gamma", "--label-smoothing", "--g-layers",
                           "--no-batchnorm", "--d-pieces", "--log-every", "--sample-every",
                           "--checkpoint-every", "--print-config"})
       if (given(f))
@@ -76,6 +76,9 @@ int run_train(const TrainArgs& a, CLI::App& app) {
     if (given("--lr-g")) c.lr_g = a.lr_g;
     if (given("--lr-d")) c.lr_d = a.lr_d;
     if (given("--lr-schedule")) c.lr_schedule = a.lr_schedule;
+    if (given("--lr-final")) c.lr_final_frac = a.lr_final_frac;
+    if (given("--beta1")) c.beta1 = a.beta1;
+    if (given("--beta2")) c.beta2 = a.beta2;
     if (given("--lambda")) c.lambda_gp = a.lambda_gp;
     if (given("--gamma")) c.gamma_r1 = a.gamma_r1;
     if (given("--label-smoothing")) c.label_smoothing = a.label_smoothing;
@@ -160,6 +163,9 @@ Command add_train(CLI::App& root) {
   app->add_option("--lr-g", a->lr_g, "Generator learning rate");
   app->add_option("--lr-d", a->lr_d, "Critic learning rate");
   app->add_option("--lr-schedule", a->lr_schedule, "constant | linear");
+  app->add_option("--lr-final", a->lr_final_frac, "Linear schedule: the last step's lr as a fraction of the first");
+  app->add_option("--beta1", a->beta1, "Adam beta1");
+  app->add_option("--beta2", a->beta2, "Adam beta2");
   app->add_option("--ema", a->ema, "EMA decay of the generator's weights (0 = off)");
   app->add_option("--g-hidden", a->g_hidden, "Generator hidden width");
   app->add_option("--g-layers", a->g_layers, "Generator hidden layers");
