@@ -122,7 +122,10 @@ inline std::string index_str(const Shape& shape, int64_t flat) {
     flat /= n;
   }
   std::string s = "[";
-  for (size_t d = 0; d < idx.size(); ++d) s += (d ? "," : "") + std::to_string(idx[d]);
+  for (size_t d = 0; d < idx.size(); ++d) {
+    if (d) s += ',';
+    s += std::to_string(idx[d]);
+  }
   return s + "]";
 }
 
