@@ -1,6 +1,8 @@
 // gan/config.cpp — TrainConfig <-> JSON, validation and the presets.
 #include "gan/config.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <type_traits>
@@ -43,6 +45,15 @@ TrainConfig preset_config(const std::string& name) {
   return c;
 }
 
+namespace {
+// A float as the double its shortest decimal form denotes, so JSON shows 0.002 rather than 0.0020000000949949.
+double clean(float v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.7g", static_cast<double>(v));
+  return std::strtod(b, nullptr);
+}
+}  // namespace
+
 json to_json(const TrainConfig& c) {
   const Mlp2dSpec& m = c.mlp;
   return json{{"preset", c.preset},
@@ -56,21 +67,23 @@ json to_json(const TrainConfig& c) {
                 {"d_hidden", m.d_hidden},
                 {"d_pieces", m.d_pieces},
                 {"d_layers", m.d_layers},
-                {"pack", m.pack}}},
+                {"pack", m.pack},
+                {"g_output_scale", clean(m.g_output_scale)},
+                {"d_input_scale", clean(m.d_input_scale)}}},
               {"loss", c.loss},
               {"penalty", c.penalty},
-              {"lambda_gp", c.lambda_gp},
-              {"gamma_r1", c.gamma_r1},
-              {"clip", c.clip},
-              {"label_smoothing", c.label_smoothing},
+              {"lambda_gp", clean(c.lambda_gp)},
+              {"gamma_r1", clean(c.gamma_r1)},
+              {"clip", clean(c.clip)},
+              {"label_smoothing", clean(c.label_smoothing)},
               {"n_critic", c.n_critic},
               {"batch", c.batch},
-              {"lr_g", c.lr_g},
-              {"lr_d", c.lr_d},
-              {"beta1", c.beta1},
-              {"beta2", c.beta2},
+              {"lr_g", clean(c.lr_g)},
+              {"lr_d", clean(c.lr_d)},
+              {"beta1", clean(c.beta1)},
+              {"beta2", clean(c.beta2)},
               {"lr_schedule", c.lr_schedule},
-              {"lr_final_frac", c.lr_final_frac},
+              {"lr_final_frac", clean(c.lr_final_frac)},
               {"steps", c.steps},
               {"seed", c.seed},
               {"device", c.device},
@@ -80,7 +93,7 @@ json to_json(const TrainConfig& c) {
               {"keep_checkpoints", c.keep_checkpoints},
               {"eval_samples", c.eval_samples},
               {"out_dir", c.out_dir},
-              {"ema_decay", c.ema_decay}};
+              {"ema_decay", clean(c.ema_decay)}};
 }
 
 namespace {
@@ -143,6 +156,8 @@ TrainConfig config_from_json(const json& j, const TrainConfig& base, const std::
     take(m, "d_pieces", c.mlp.d_pieces, where);
     take(m, "d_layers", c.mlp.d_layers, where);
     take(m, "pack", c.mlp.pack, where);
+    take(m, "g_output_scale", c.mlp.g_output_scale, where);
+    take(m, "d_input_scale", c.mlp.d_input_scale, where);
   }
   take(j, "loss", c.loss, where);
   take(j, "penalty", c.penalty, where);

@@ -1,11 +1,22 @@
 // gan/models2d.cpp — builds the 2-D generator and the (packed) Maxout critic as Sequentials.
 #include "gan/models2d.h"
 
+#include <sstream>
+
+#include "core/ops.h"
 #include "layers/activation.h"
 #include "layers/linear.h"
 #include "layers/norm.h"
 
 namespace ganglion {
+
+Tensor Scale::forward(const Tensor& x) { return mul_scalar(x, factor); }
+
+std::string Scale::name() const {
+  std::ostringstream os;
+  os << "Scale(" << factor << ")";
+  return os.str();
+}
 
 void validate(const Mlp2dSpec& s) {
   auto positive = [](int64_t v, const char* field) {
@@ -18,6 +29,8 @@ void validate(const Mlp2dSpec& s) {
   positive(s.d_pieces, "d_pieces");
   positive(s.d_layers, "d_layers");
   positive(s.pack, "pack");
+  if (!(s.g_output_scale > 0) || !(s.d_input_scale > 0))
+    throw Error("model: g_output_scale and d_input_scale must be positive");
 }
 
 std::shared_ptr<Sequential> make_generator2d(const Mlp2dSpec& s, Generator& g) {
@@ -31,6 +44,7 @@ std::shared_ptr<Sequential> make_generator2d(const Mlp2dSpec& s, Generator& g) {
     in = s.g_hidden;
   }
   net->push_back(std::make_shared<Linear>(in, 2, g));
+  if (s.g_output_scale != 1.f) net->push_back(std::make_shared<Scale>(s.g_output_scale));
   return net;
 }
 
@@ -38,6 +52,7 @@ std::shared_ptr<Sequential> make_critic2d(const Mlp2dSpec& s, Generator& g) {
   validate(s);
   auto net = std::make_shared<Sequential>();
   int64_t in = 2 * s.pack;
+  if (s.d_input_scale != 1.f) net->push_back(std::make_shared<Scale>(s.d_input_scale));
   if (s.pack > 1) net->push_back(std::make_shared<Reshape>(Shape{-1, in}));
   for (int64_t i = 0; i < s.d_layers; ++i) {
     net->push_back(std::make_shared<Linear>(in, s.d_hidden * s.d_pieces, g));

@@ -19,6 +19,20 @@ struct Mlp2dSpec {
   int64_t d_pieces = 5;
   int64_t d_layers = 3;
   int64_t pack = 1;  // PacGAN's m: the critic scores m samples at once
+  // Fixed scales: G's output is multiplied by g_output_scale and D's input by d_input_scale. The toy data span
+  // about +-4 while default-initialised layers put their kinks within about 1 of the origin; scaling lets both
+  // nets start at the data's scale (see gan/RECIPES.md).
+  float g_output_scale = 1.f;
+  float d_input_scale = 1.f;
+};
+
+// Multiplies its input by a fixed factor (no parameters).
+class Scale : public Module {
+ public:
+  explicit Scale(float factor) : factor(factor) {}
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override;
+  float factor;
 };
 
 // Checks the spec (every size positive); throws Error naming the field.

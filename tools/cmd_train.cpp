@@ -29,7 +29,7 @@ struct TrainArgs {
   int64_t steps = 0, batch = 0, n_critic = 0, pack = 0, log_every = 0, sample_every = 0, checkpoint_every = 0;
   int64_t g_hidden = 0, d_hidden = 0, d_pieces = 0, g_layers = 0;
   bool no_batchnorm = false;
-  float lr_g = 0, lr_d = 0, lr = 0, beta1 = 0, beta2 = 0, lr_final_frac = 0, lambda_gp = 0, gamma_r1 = 0, ema = 0, label_smoothing = 0;
+  float g_scale = 0, d_scale = 0, lr_g = 0, lr_d = 0, lr = 0, beta1 = 0, beta2 = 0, lr_final_frac = 0, lambda_gp = 0, gamma_r1 = 0, ema = 0, label_smoothing = 0;
   bool print_config = false, quiet = false;
 };
 
@@ -51,7 +51,7 @@ int run_train(const TrainArgs& a, CLI::App& app) {
     for (const char* f : {"--preset", "--config", "--seed", "--out", "--run-dir", "--data", "--loss", "--penalty",
                           "--batch", "--n-critic", "--pack", "--lr", "--lr-g", "--lr-d", "--lambda", "--ema",
                           "--g-hidden", "--d-hidden", "--lr-schedule", "--lr-final", "--beta1", "--beta2", "--gamma", "--label-smoothing", "--g-layers",
-                          "--no-batchnorm", "--d-pieces", "--log-every", "--sample-every",
+                          "--no-batchnorm", "--d-pieces", "--g-scale", "--d-scale", "--log-every", "--sample-every",
                           "--checkpoint-every", "--print-config"})
       if (given(f))
         throw Error(std::string("--resume continues the checkpoint's own config; ") + f +
@@ -85,6 +85,8 @@ int run_train(const TrainArgs& a, CLI::App& app) {
     if (given("--ema")) c.ema_decay = a.ema;
     if (given("--g-layers")) c.mlp.g_layers = a.g_layers;
     if (given("--d-pieces")) c.mlp.d_pieces = a.d_pieces;
+    if (given("--g-scale")) c.mlp.g_output_scale = a.g_scale;
+    if (given("--d-scale")) c.mlp.d_input_scale = a.d_scale;
     if (given("--no-batchnorm")) c.mlp.g_batchnorm = false;
     if (given("--g-hidden")) c.mlp.g_hidden = a.g_hidden;
     if (given("--d-hidden")) c.mlp.d_hidden = a.d_hidden;
@@ -172,6 +174,8 @@ Command add_train(CLI::App& root) {
   app->add_flag("--no-batchnorm", a->no_batchnorm, "Generator without BatchNorm");
   app->add_option("--d-hidden", a->d_hidden, "Critic hidden width (maxout units per layer)");
   app->add_option("--d-pieces", a->d_pieces, "Maxout pieces per unit");
+  app->add_option("--g-scale", a->g_scale, "Fixed factor on the generator's output");
+  app->add_option("--d-scale", a->d_scale, "Fixed factor on the critic's input");
   app->add_option("--log-every", a->log_every, "Steps between progress lines / metrics");
   app->add_option("--sample-every", a->sample_every, "Steps between sample images");
   app->add_option("--checkpoint-every", a->checkpoint_every, "Steps between checkpoints");

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   using namespace ganglion::tools;
   CLI::App app{"ganglion — train, sample, evaluate and inspect GANs", "ganglion"};
   app.require_subcommand(1);
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last wins
   std::vector<Command> commands;
   try {
     commands = {add_train(app), add_sample(app), add_eval(app), add_inspect(app)};

@@ -1,0 +1,147 @@
+// tests/test_tool_cli.cpp — the `ganglion` program end to end (found next to this test binary's build folder:
+// ../tools/ganglion): a tiny train, resume, eval and sample, and the clear one-line errors with non-zero exit for
+// an unknown preset, a bad flag, a missing or corrupt checkpoint, and a bad config file.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+fs::path tool_path() { return fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "tools" / "ganglion"; }
+
+fs::path scratch() {
+  static fs::path p = [] {
+    fs::path d = fs::temp_directory_path() / ("ganglion_cli_" + std::to_string(::getpid()));
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d;
+  }();
+  return p;
+}
+
+struct Run {
+  int code = -1;
+  std::string out, err;
+};
+
+Run run(const std::string& args) {
+  fs::path out = scratch() / "stdout.txt", err = scratch() / "stderr.txt";
+  std::string cmd = "'" + tool_path().string() + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+  int status = std::system(cmd.c_str());
+  Run r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  auto slurp = [](const fs::path& p) {
+    std::ifstream f(p);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+  };
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+const std::string kTiny =
+    "--data ring8 --steps 4 --batch 32 --g-hidden 16 --g-layers 2 --d-hidden 8 --d-pieces 2 --n-critic 1 "
+    "--log-every 2 --sample-every 2 --checkpoint-every 2 --device cpu -q";
+}  // namespace
+
+TEST_CASE("ganglion: bad input gives one clear error line and a non-zero exit", "[tool][cli]") {
+  REQUIRE(fs::exists(tool_path()));
+  Run r = run("train --preset nope");
+  CHECK(r.code != 0);
+  CHECK(r.err.find("unknown preset 'nope'") != std::string::npos);
+  CHECK(lines(r.err) == 1);
+
+  r = run("train --bogus");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--bogus") != std::string::npos);
+  CHECK(lines(r.err) == 1);
+
+  r = run("frobnicate");
+  CHECK(r.code == 2);
+
+  r = run("sample " + (scratch() / "missing").string());
+  CHECK(r.code == 1);
+  CHECK(r.err.find("missing' does not exist") != std::string::npos);
+
+  fs::path corrupt = scratch() / "corrupt.safetensors";
+  std::ofstream(corrupt) << "\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":";
+  r = run("eval " + corrupt.string());
+  CHECK(r.code == 1);
+  CHECK(r.err.find("corrupt.safetensors") != std::string::npos);
+  CHECK(lines(r.err) == 1);
+
+  r = run("train --config " + (scratch() / "none.json").string());
+  CHECK(r.code == 1);
+  CHECK(r.err.find("cannot open config file") != std::string::npos);
+
+  fs::path bad = scratch() / "bad.json";
+  std::ofstream(bad) << R"({"steps": "many"})";
+  r = run("train --config " + bad.string());
+  CHECK(r.code == 1);
+  CHECK(r.err.find("bad.json") != std::string::npos);
+  CHECK(r.err.find("'steps'") != std::string::npos);
+
+  std::ofstream(scratch() / "typo.json") << R"({"stepz": 3})";
+  r = run("train --config " + (scratch() / "typo.json").string());
+  CHECK(r.code == 1);
+  CHECK(r.err.find("unknown key 'stepz'") != std::string::npos);
+
+  std::ofstream(scratch() / "broken.json") << "{";
+  r = run("train --config " + (scratch() / "broken.json").string());
+  CHECK(r.code == 1);
+  CHECK(r.err.find("not valid JSON") != std::string::npos);
+
+  CHECK(run("train --help").code == 0);
+  CHECK(run("inspect --help").code == 0);
+}
+
+TEST_CASE("ganglion: train, resume, eval, sample and inspect a tiny run", "[tool][cli]") {
+  REQUIRE(fs::exists(tool_path()));
+  fs::path dir = scratch() / "run";
+  Run r = run("train " + kTiny + " --run-dir " + dir.string());
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("report: ") != std::string::npos);
+  CHECK(r.out.find("modes ") != std::string::npos);
+  CHECK(fs::exists(dir / "report.html"));
+
+  r = run("train --resume " + dir.string() + " --steps 6 -q");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("resuming") != std::string::npos);
+  CHECK(fs::exists(dir / "checkpoints" / "step_00000006.safetensors"));
+
+  r = run("train --resume " + dir.string() + " --batch 64");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("--batch") != std::string::npos);
+
+  r = run("eval " + dir.string() + " --seeds 2 -n 100 --json");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("\"modes_total\": 8") != std::string::npos);
+
+  fs::path csv = scratch() / "s.csv";
+  r = run("sample " + dir.string() + " --format csv -n 10 -o " + csv.string());
+  CHECK(r.code == 0);
+  std::ifstream f(csv);
+  std::stringstream s;
+  s << f.rdbuf();
+  CHECK(lines(s.str()) == 11);
+  r = run("sample " + dir.string() + " -o " + (scratch() / "s.png").string());
+  CHECK(r.code == 0);
+  CHECK(fs::file_size(scratch() / "s.png") > 100);
+
+  fs::path html = scratch() / "inspect.html";
+  r = run("inspect " + dir.string() + " --html " + html.string());
+  CHECK(r.code == 0);
+  CHECK(r.out.find("sigma_max") != std::string::npos);
+  CHECK(fs::exists(html));
+  fs::remove_all(scratch());
+}
