@@ -16,27 +16,32 @@ namespace ganglion {
 using nlohmann::json;
 
 const std::vector<std::string>& preset_names() {
-  static const std::vector<std::string> names = {"toy-grid25-wgangp", "toy-ring8-gan"};
+  static const std::vector<std::string> names = {"toy-grid25", "toy-grid25-wgangp", "toy-ring8-gan"};
   return names;
 }
 
 const std::string& default_preset_name() { return preset_names()[0]; }
 
 TrainConfig preset_config(const std::string& name) {
-  TrainConfig c;  // the defaults are the toy-grid25-wgangp recipe (see gan/RECIPES.md)
-  if (name == "toy-grid25-wgangp") {
-    c.preset = name;
-  } else if (name == "toy-ring8-gan") {
-    c.preset = name;
-    c.data = "ring8";
-    c.loss = "nonsaturating";
-    c.penalty = "none";
-    c.n_critic = 1;
-    c.batch = 500;
+  TrainConfig c;  // the defaults are the toy-grid25 recipe
+  c.preset = name;
+  if (name == "toy-grid25") {
+  } else if (name == "toy-grid25-wgangp") {  // the PacGAN-sized WGAN-GP baseline (slow on a CPU)
+    c.mlp.g_hidden = 400;
+    c.mlp.d_hidden = 200;
+    c.loss = "wasserstein";
+    c.penalty = "gp";
+    c.lambda_gp = 10.f;
+    c.n_critic = 5;
+    c.batch = 256;
     c.lr_g = c.lr_d = 1e-4f;
     c.beta1 = 0.5f;
-    c.beta2 = 0.999f;
-    c.steps = 3000;
+    c.beta2 = 0.9f;
+    c.lr_schedule = "constant";
+    c.steps = 5000;
+  } else if (name == "toy-ring8-gan") {
+    c.data = "ring8";
+    c.steps = 2000;
   } else {
     std::string list;
     for (const auto& n : preset_names()) list += (list.empty() ? "" : ", ") + n;

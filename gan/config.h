@@ -1,5 +1,5 @@
 // gan/config.h — TrainConfig, everything a training run needs, its JSON form (nlohmann; unknown keys and wrong
-// types are errors naming the key) and the named presets. The default preset is toy-grid25-wgangp.
+// types are errors naming the key) and the named presets. The default preset is toy-grid25.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -11,28 +11,30 @@
 
 namespace ganglion {
 
+// The defaults are the default preset, toy-grid25 (the recipe and what was tried: gan/RECIPES.md).
 struct TrainConfig {
-  std::string preset = "toy-grid25-wgangp";
-  std::string data = "grid25";   // ring8 | grid25 | swissroll
-  std::string model = "mlp2d";   // the model family; its sizes are in `mlp`
-  Mlp2dSpec mlp;
-  std::string loss = "wasserstein";  // see gan_loss_names()
-  std::string penalty = "gp";        // see penalty_names()
-  float lambda_gp = 10.f;            // WGAN-GP weight
-  float gamma_r1 = 10.f;             // R1 weight
-  float clip = 0.01f;                // weight clipping bound
-  float label_smoothing = 0.f;       // one-sided: real target 1 - s
-  int64_t n_critic = 5;
-  int64_t batch = 256;
-  float lr_g = 1e-4f, lr_d = 1e-4f;
-  float beta1 = 0.5f, beta2 = 0.9f;
-  std::string lr_schedule = "constant";  // constant | linear (to lr_final_frac * lr at the last step)
+  std::string preset = "toy-grid25";
+  std::string data = "grid25";  // ring8 | grid25 | swissroll
+  std::string model = "mlp2d";  // the model family; its sizes are in `mlp`
+  Mlp2dSpec mlp = {.noise_dim = 2, .g_hidden = 128, .g_layers = 4, .g_batchnorm = true, .d_hidden = 128,
+                   .d_pieces = 5, .d_layers = 3, .pack = 1};
+  std::string loss = "nonsaturating";  // see gan_loss_names()
+  std::string penalty = "none";        // see penalty_names()
+  float lambda_gp = 10.f;              // WGAN-GP weight
+  float gamma_r1 = 10.f;               // R1 weight
+  float clip = 0.01f;                  // weight clipping bound
+  float label_smoothing = 0.f;         // one-sided: real target 1 - s
+  int64_t n_critic = 1;
+  int64_t batch = 512;
+  float lr_g = 2e-3f, lr_d = 2e-3f;
+  float beta1 = 0.5f, beta2 = 0.999f;
+  std::string lr_schedule = "linear";  // constant | linear (to lr_final_frac * lr at the last step)
   float lr_final_frac = 0.f;
-  int64_t steps = 5000;  // generator steps
+  int64_t steps = 4000;  // generator steps
   uint64_t seed = 0;
   std::string device = "auto";  // auto | cpu | cuda
   int64_t log_every = 250;
-  int64_t sample_every = 1000;
+  int64_t sample_every = 500;
   int64_t checkpoint_every = 1000;
   int64_t keep_checkpoints = 3;
   int64_t eval_samples = 2500;

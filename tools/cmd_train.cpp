@@ -2,12 +2,15 @@
 // run folder, trains with progress lines, stops cleanly on SIGINT/SIGTERM (checkpoint, exit 130/143), resumes
 // with --resume, and prints where the run folder and report are and the final 2-D metrics.
 #include <atomic>
-#include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+
+#include <omp.h>
 
 #include "gan/trainer.h"
 #include "tools/commands.h"
@@ -30,6 +33,7 @@ struct TrainArgs {
   int64_t g_hidden = 0, d_hidden = 0, d_pieces = 0, g_layers = 0;
   bool no_batchnorm = false;
   float g_scale = 0, d_scale = 0, lr_g = 0, lr_d = 0, lr = 0, beta1 = 0, beta2 = 0, lr_final_frac = 0, lambda_gp = 0, gamma_r1 = 0, ema = 0, label_smoothing = 0;
+  int threads = 0;
   bool print_config = false, quiet = false;
 };
 
@@ -103,8 +107,13 @@ int run_train(const TrainArgs& a, CLI::App& app) {
     trainer = std::make_unique<Trainer>(c, dir);
   }
   const TrainConfig& c = trainer->config();
+  // The 2-D toy models are too small to gain from more CPU threads, and on a busy machine OpenMP's spinning
+  // threads make them several times slower: one thread unless --threads or OMP_NUM_THREADS says otherwise.
+  if (a.threads > 0) omp_set_num_threads(a.threads);
+  else if (!std::getenv("OMP_NUM_THREADS") && c.model == "mlp2d") omp_set_num_threads(1);
   std::cout << "ganglion train: preset " << c.preset << ", " << c.data << ", loss " << c.loss << ", penalty "
-            << c.penalty << ", " << c.steps << " steps, batch " << c.batch << "\n";
+            << c.penalty << ", " << c.steps << " steps, batch " << c.batch << ", " << omp_get_max_threads()
+            << " CPU thread(s)\n";
   if (!trainer->device_message().empty()) std::cout << trainer->device_message() << "\n";
   std::cout << "run folder: " << trainer->run_dir() << std::endl;
 
@@ -179,6 +188,7 @@ Command add_train(CLI::App& root) {
   app->add_option("--log-every", a->log_every, "Steps between progress lines / metrics");
   app->add_option("--sample-every", a->sample_every, "Steps between sample images");
   app->add_option("--checkpoint-every", a->checkpoint_every, "Steps between checkpoints");
+  app->add_option("--threads", a->threads, "CPU threads (default: 1 for the 2-D models, else OpenMP's choice)");
   app->add_flag("--print-config", a->print_config, "Print the resolved config as JSON and exit");
   app->add_flag("--quiet,-q", a->quiet, "No progress lines");
   return {app, [a, app] { return run_train(*a, *app); }};
