@@ -481,6 +481,47 @@ def dcgan_case():
     print("  dcgan loss_d", [round(v, 6) for v in losses_d], "loss_g", [round(v, 6) for v in losses_g])
 
 
+def gan_loss_cases():
+    """The GAN losses of gan/losses.h on fixed critic outputs: every D and G loss, with and without one-sided
+    label smoothing, and their gradients with respect to the real and fake logits."""
+    seed_for("gan_losses")
+    real = randn(16, 1) * 2.0
+    fake = randn(16, 1) * 2.0
+    t = {"real": real, "fake": fake}
+    bce = F.binary_cross_entropy_with_logits
+
+    def d_loss(kind, r, f, s):
+        if kind in ("minimax", "nonsaturating"):
+            return bce(r, torch.full_like(r, 1.0 - s)) + bce(f, torch.zeros_like(f))
+        if kind == "wasserstein":
+            return f.mean() - r.mean()
+        if kind == "hinge":
+            return F.relu(1.0 - r).mean() + F.relu(1.0 + f).mean()
+        return (((r - (1.0 - s)) ** 2).mean() + (f ** 2).mean()) / 2.0  # lsgan
+
+    def g_loss(kind, f):
+        if kind == "minimax":
+            return -bce(f, torch.zeros_like(f))
+        if kind == "nonsaturating":
+            return bce(f, torch.ones_like(f))
+        if kind in ("wasserstein", "hinge"):
+            return -f.mean()
+        return ((f - 1.0) ** 2).mean() / 2.0  # lsgan
+
+    for kind in ("minimax", "nonsaturating", "wasserstein", "hinge", "lsgan"):
+        for s in (0.0, 0.1):
+            r = real.clone().requires_grad_(True)
+            f = fake.clone().requires_grad_(True)
+            loss = d_loss(kind, r, f, s)
+            gr, gf = torch.autograd.grad(loss, (r, f))
+            key = f"d.{kind}.s{int(s * 10)}"
+            t[key], t[key + ".grad_real"], t[key + ".grad_fake"] = loss.detach(), gr, gf
+        f = fake.clone().requires_grad_(True)
+        loss = g_loss(kind, f)
+        t[f"g.{kind}"], t[f"g.{kind}.grad_fake"] = loss.detach(), torch.autograd.grad(loss, f)[0]
+    save_safetensors("gan_losses.safetensors", t, {"smoothing": "s0 = 0, s1 = 0.1"})
+
+
 def main():
     torch.set_num_threads(1)
     os.makedirs(OUT_DIR, exist_ok=True)
@@ -498,6 +539,7 @@ def main():
     optim_cases()
     penalty_cases()
     dcgan_case()
+    gan_loss_cases()
     total = sum(s for _, s in written)
     print(f"wrote {len(written)} files, {total} bytes in all, to {OUT_DIR}")
     if total > 1_500_000:
