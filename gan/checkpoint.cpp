@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "gan/data_source.h"
+
 namespace ganglion {
 
 namespace fs = std::filesystem;
@@ -57,8 +59,7 @@ void save_checkpoint(const std::string& path, const TrainConfig& config, int64_t
       {"config", to_json(config).dump()},
       {"rng_seed", std::to_string(p.rng ? p.rng->seed() : 0)},
       {"rng_offset", std::to_string(p.rng ? p.rng->offset() : 0)},
-      {"data_seed", std::to_string(p.data_rng ? p.data_rng->seed() : 0)},
-      {"data_offset", std::to_string(p.data_rng ? p.data_rng->offset() : 0)},
+      {"data_state", p.data ? p.data->state().dump() : "{}"},
   };
   fs::path parent = fs::path(path).parent_path();
   if (!parent.empty()) {
@@ -90,8 +91,15 @@ Checkpoint read_checkpoint(const std::string& path) {
   ck.step = static_cast<int64_t>(parse_u64(meta, "step", path));
   ck.rng_seed = parse_u64(meta, "rng_seed", path);
   ck.rng_offset = parse_u64(meta, "rng_offset", path);
-  ck.data_seed = parse_u64(meta, "data_seed", path);
-  ck.data_offset = parse_u64(meta, "data_offset", path);
+  if (auto ds = meta.find("data_state"); ds != meta.end()) {
+    try {
+      ck.data_state = nlohmann::json::parse(ds->second);
+    } catch (const std::exception& e) {
+      throw Error("checkpoint '" + path + "': its data_state is not valid JSON: " + e.what());
+    }
+  } else {  // written before data sources: the 2-D data Generator's state
+    ck.data_state = {{"seed", parse_u64(meta, "data_seed", path)}, {"offset", parse_u64(meta, "data_offset", path)}};
+  }
   if (!ck.has_part("G.") || !ck.has_part("D."))
     throw Error("checkpoint '" + path + "' lacks the generator or critic weights");
   return ck;
@@ -113,7 +121,13 @@ void restore_checkpoint(const Checkpoint& ck, const CheckpointParts& p, const Tr
     throw Error("checkpoint '" + ck.path + "': " + e.what());
   }
   if (p.rng) p.rng->set_state(ck.rng_seed, ck.rng_offset);
-  if (p.data_rng) p.data_rng->set_state(ck.data_seed, ck.data_offset);
+  if (p.data) {
+    try {
+      p.data->set_state(ck.data_state);
+    } catch (const Error& e) {
+      throw Error("checkpoint '" + ck.path + "': " + e.what());
+    }
+  }
 }
 
 std::string checkpoint_path(const std::string& run_dir, int64_t step) {

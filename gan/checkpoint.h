@@ -1,6 +1,6 @@
 // gan/checkpoint.h — one safetensors file per checkpoint holding G, D, the EMA G, both optimisers' state, and in
-// the metadata the step, both Generators' (seed, offset) — training noise and data position — and the full
-// config JSON. Written atomically (save_safetensors); the run folder keeps the last K. Loading checks that the
+// the metadata the step, the noise Generator's (seed, offset), the data source's position (JSON: a mixture's
+// Generator state or an image batcher's epoch and position) and the full config JSON. Written atomically (save_safetensors); the run folder keeps the last K. Loading checks that the
 // checkpoint's models match the config's and names every difference.
 #pragma once
 #include <cstdint>
@@ -15,6 +15,8 @@
 
 namespace ganglion {
 
+class DataSource;
+
 // The live objects a checkpoint is written from and restored into. g_ema may be null (EMA off).
 struct CheckpointParts {
   Module* g = nullptr;
@@ -23,14 +25,15 @@ struct CheckpointParts {
   Optimizer* opt_g = nullptr;
   Optimizer* opt_d = nullptr;
   Generator* rng = nullptr;       // noise and penalty draws
-  Generator* data_rng = nullptr;  // the data position
+  DataSource* data = nullptr;     // the data position
 };
 
 struct Checkpoint {
   std::string path;
   TrainConfig config;
   int64_t step = 0;
-  uint64_t rng_seed = 0, rng_offset = 0, data_seed = 0, data_offset = 0;
+  uint64_t rng_seed = 0, rng_offset = 0;
+  nlohmann::json data_state;  // DataSource::state() at the step
   TensorMap tensors;  // prefixed "G.", "D.", "G_ema.", "opt_g.", "opt_d."
   // The tensors under `prefix` with the prefix removed.
   TensorMap part(const std::string& prefix) const;

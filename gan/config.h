@@ -8,16 +8,20 @@
 #include <nlohmann/json.hpp>
 
 #include "gan/models2d.h"
+#include "gan/models_image.h"
 
 namespace ganglion {
 
 // The defaults are the default preset, toy-grid25 (the recipe and what was tried: gan/RECIPES.md).
 struct TrainConfig {
   std::string preset = "toy-grid25";
-  std::string data = "grid25";  // ring8 | grid25 | swissroll
-  std::string model = "mlp2d";  // the model family; its sizes are in `mlp`
+  std::string data = "grid25";  // ring8 | grid25 | swissroll, or an image dataset: mnist | cifar10 | folder | stacked_mnist
+  std::string data_path;        // image datasets: the folder (or CIFAR-10 batch file) to read
+  std::string model = "mlp2d";  // mlp2d (sizes in `mlp`) for 2-D data, dcgan (sizes in `image`) for images
   Mlp2dSpec mlp = {.noise_dim = 2, .g_hidden = 128, .g_layers = 4, .g_batchnorm = true, .d_hidden = 128,
                    .d_pieces = 5, .d_layers = 3, .pack = 1};
+  ImageGanSpec image = {.image_size = 28, .channels = 1, .nz = 100, .ngf = 64, .ndf = 64,
+                        .d_norm = ImageNorm::BatchNorm};
   std::string loss = "nonsaturating";  // see gan_loss_names()
   std::string penalty = "none";        // see penalty_names()
   float lambda_gp = 10.f;              // WGAN-GP weight
@@ -54,9 +58,13 @@ TrainConfig config_from_json(const nlohmann::json& j, const TrainConfig& base, c
 // Reads a JSON file: a missing file, bad JSON or a bad key throws Error naming the file. The file's keys override
 // `base` when given, else the preset its "preset" key names (else the default preset).
 TrainConfig load_config_file(const std::string& path, const TrainConfig* base = nullptr);
-// Checks ranges and names (loss, penalty, data, device, schedule); Error naming the field.
+// True for the image datasets (mnist, cifar10, folder, stacked_mnist); false for the 2-D mixtures.
+bool is_image_data(const std::string& data);
+const std::vector<std::string>& image_data_names();
+// Checks ranges and names (loss, penalty, data, device, schedule), that the model family fits the data and the
+// channel count fits the dataset; Error naming the field.
 void validate(const TrainConfig& c);
-// The model-shaping part of the config (data, model, mlp sizes) as JSON, for checkpoint compatibility checks.
+// The model-shaping part of the config (data, model, and the mlp or image sizes) as JSON, for checkpoint compatibility checks.
 nlohmann::json model_signature(const TrainConfig& c);
 // "" when a and b describe the same models, else "mlp.g_hidden: 400 vs 256; data: grid25 vs ring8".
 std::string model_differences(const TrainConfig& a, const TrainConfig& b);

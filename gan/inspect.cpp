@@ -6,9 +6,9 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
-#include "gan/data2d.h"
+#include "gan/data_source.h"
 #include "gan/losses.h"
-#include "gan/models2d.h"
+#include "gan/models.h"
 #include "gan/penalty.h"
 #include "gan/report.h"
 #include "gan/trainer.h"
@@ -62,7 +62,7 @@ InspectResult inspect_checkpoint(const Checkpoint& ck, int64_t batch, uint64_t s
   auto g = generator_from_checkpoint(ck, /*ema=*/false, d);
   g->train();
   Generator init(0);
-  auto critic = make_critic2d(c.mlp, init);
+  auto critic = make_critic(c, init);
   try {
     critic->load_state_dict(ck.part("D."));
   } catch (const Error& e) {
@@ -70,14 +70,14 @@ InspectResult inspect_checkpoint(const Checkpoint& ck, int64_t batch, uint64_t s
   }
   critic->to(d);
   Generator rng(seed);
-  Mixture2d data = mixture2d(c.data);
+  auto data = make_data_source(c, seed);
   GanLoss loss = parse_gan_loss(c.loss);
   Penalty pen = parse_penalty(c.penalty);
 
   InspectResult r;
   r.batch = batch;
-  Tensor real = sample_mixture2d(data, batch, rng, d);
-  Tensor fake = (*g)(rng.randn({batch, c.mlp.noise_dim}, d));
+  Tensor real = data->sample(batch, d);
+  Tensor fake = (*g)(draw_noise(c, batch, rng, d));
   Tensor sr = (*critic)(real), sf = (*critic)(fake.detach());
   r.d_real = stats(sr);
   r.d_fake = stats(sf);

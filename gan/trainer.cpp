@@ -11,7 +11,8 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
-#include "gan/models2d.h"
+#include "gan/image_grid.h"
+#include "gan/models.h"
 #include "gan/plot2d.h"
 #include "gan/report.h"
 
@@ -28,6 +29,7 @@ uint64_t derive_seed(uint64_t seed, uint64_t stream) {
 
 namespace {
 enum Stream : uint64_t { kInit = 0, kNoise = 1, kData = 2, kFixed = 3 };
+constexpr int64_t kGridImages = 64;  // image runs: an 8 x 8 sample grid
 
 std::string fmt(const char* f, double v) {
   char b[64];
@@ -79,7 +81,7 @@ Tensor sample_generator(Module& g, const Tensor& z) {
 
 std::shared_ptr<Sequential> generator_from_checkpoint(const Checkpoint& ck, bool ema, Device d) {
   Generator init(derive_seed(ck.config.seed, kInit));
-  auto g = make_generator2d(ck.config.mlp, init);
+  auto g = make_generator(ck.config, init);
   try {
     g->load_state_dict(ema && ck.has_part("G_ema.") ? ck.part("G_ema.") : ck.part("G."));
   } catch (const Error& e) {
@@ -93,20 +95,19 @@ std::shared_ptr<Sequential> generator_from_checkpoint(const Checkpoint& ck, bool
 Trainer::Trainer(const TrainConfig& config, const std::string& run_dir)
     : cfg_(config),
       run_dir_(run_dir),
-      rng_(derive_seed(config.seed, kNoise)),
-      data_rng_(derive_seed(config.seed, kData)) {
+      rng_(derive_seed(config.seed, kNoise)) {
   validate(cfg_);
   device_ = resolve_device(cfg_.device, &device_message_);
-  data_ = mixture2d(cfg_.data);
+  data_ = make_data_source(cfg_, derive_seed(cfg_.seed, kData));
   loss_ = parse_gan_loss(cfg_.loss);
   penalty_ = parse_penalty(cfg_.penalty);
   Generator init(derive_seed(cfg_.seed, kInit));
-  g_ = make_generator2d(cfg_.mlp, init);
-  d_ = make_critic2d(cfg_.mlp, init);
+  g_ = make_generator(cfg_, init);
+  d_ = make_critic(cfg_, init);
   g_->to(device_);
   d_->to(device_);
   if (cfg_.ema_decay > 0) {
-    ema_ = make_generator2d(cfg_.mlp, init);
+    ema_ = make_generator(cfg_, init);
     ema_->load_state_dict(g_->state_dict());
     ema_->to(device_);
     ema_->eval();
@@ -126,6 +127,7 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir_or_file, con
   TrainConfig c = ck.config;
   if (o.steps > 0) c.steps = o.steps;
   if (!o.device.empty()) c.device = o.device;
+  if (!o.data_path.empty()) c.data_path = o.data_path;
   // The run folder is the checkpoint's grandparent (<run>/checkpoints/step_N.safetensors).
   std::string run_dir = fs::path(file).parent_path().parent_path().string();
   if (run_dir.empty()) run_dir = ".";
@@ -138,7 +140,7 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir_or_file, con
 }
 
 CheckpointParts Trainer::parts() {
-  return CheckpointParts{g_.get(), d_.get(), ema_.get(), opt_g_.get(), opt_d_.get(), &rng_, &data_rng_};
+  return CheckpointParts{g_.get(), d_.get(), ema_.get(), opt_g_.get(), opt_d_.get(), &rng_, data_.get()};
 }
 
 void Trainer::set_learning_rates() {
@@ -153,14 +155,14 @@ StepLosses Trainer::train_step() {
   set_learning_rates();
   const bool bce = loss_ == GanLoss::Minimax || loss_ == GanLoss::NonSaturating;
   auto score = [&](const Tensor& s) { return static_cast<double>((bce ? mean(sigmoid(s)) : mean(s)).item()); };
-  const int64_t nz = cfg_.mlp.noise_dim, pack = cfg_.mlp.pack;
+  const int64_t pack = cfg_.mlp.pack;
   StepLosses out;
   for (int64_t k = 0; k < cfg_.n_critic; ++k) {
-    Tensor real = sample_mixture2d(data_, cfg_.batch, data_rng_, device_);
+    Tensor real = data_->sample(cfg_.batch, device_);
     Tensor fake;
     {
       NoGradGuard ng;
-      fake = (*g_)(rng_.randn({cfg_.batch, nz}, device_));
+      fake = (*g_)(draw_noise(cfg_, cfg_.batch, rng_, device_));
     }
     Tensor r = (*d_)(real), f = (*d_)(fake);
     Tensor loss = d_loss(loss_, r, f, cfg_.label_smoothing);
@@ -178,7 +180,7 @@ StepLosses Trainer::train_step() {
   }
   // Generator step; the critic's weights take no gradient here.
   for (Tensor p : d_->parameters()) p.set_requires_grad(false);
-  Tensor f = (*d_)((*g_)(rng_.randn({cfg_.batch, nz}, device_)));
+  Tensor f = (*d_)((*g_)(draw_noise(cfg_, cfg_.batch, rng_, device_)));
   Tensor lg = g_loss(loss_, f);
   opt_g_->zero_grad();
   lg.backward();
@@ -205,20 +207,25 @@ void Trainer::update_ema() {
 
 Tensor Trainer::fixed_noise() const {
   Generator g(derive_seed(cfg_.seed, kFixed));
-  return g.randn({cfg_.eval_samples, cfg_.mlp.noise_dim}, device_);
+  return draw_noise(cfg_, data_->mixture() ? cfg_.eval_samples : kGridImages, g, device_);
 }
 
 ModeMetrics Trainer::evaluate(uint64_t noise_seed, int64_t n) {
+  const Mixture2d* m = data_->mixture();
+  if (!m) throw Error("mode metrics need 2-D mixture data, not '" + cfg_.data + "'");
   Generator g(noise_seed);
-  Tensor z = g.randn({n, cfg_.mlp.noise_dim}, device_);
-  return mode_metrics(sample_generator(sampling_model(), z), data_);
+  return mode_metrics(sample_generator(sampling_model(), draw_noise(cfg_, n, g, device_)), *m);
 }
 
 void Trainer::write_samples_png(int64_t step) {
   char name[64];
   std::snprintf(name, sizeof name, "step_%08lld.png", static_cast<long long>(step));
   Tensor x = sample_generator(sampling_model(), fixed_noise());
-  write_scatter_png((fs::path(run_dir_) / "samples" / name).string(), x.to_vector(), data_);
+  const std::string path = (fs::path(run_dir_) / "samples" / name).string();
+  if (const Mixture2d* m = data_->mixture())
+    write_scatter_png(path, x.to_vector(), *m);
+  else
+    write_image_grid_png(path, x, 8);
 }
 
 std::string Trainer::save_checkpoint() {
@@ -232,7 +239,8 @@ TrainResult Trainer::run(const TrainHooks& hooks) {
   using clock = std::chrono::steady_clock;
   TrainResult res;
   res.run_dir = run_dir_;
-  res.has_modes = data_.has_modes();
+  const Mixture2d* modes = data_->mixture() && data_->mixture()->has_modes() ? data_->mixture() : nullptr;
+  res.has_modes = modes != nullptr;
   const fs::path metrics_path = fs::path(run_dir_) / "metrics.jsonl";
   std::ofstream metrics(metrics_path, std::ios::app);
   if (!metrics) throw Error("cannot write '" + metrics_path.string() + "'");
@@ -262,9 +270,9 @@ TrainResult Trainer::run(const TrainHooks& hooks) {
                          duration(its > 0 ? static_cast<double>(cfg_.steps - step_) / its : -1) +
                          "  loss_d " + fmt("%.4f", l.loss_d) + "  loss_g " + fmt("%.4f", l.loss_g) + "  D(x) " +
                          fmt("%.3f", l.d_real) + "  D(G(z)) " + fmt("%.3f", l.d_fake);
-      if (data_.has_modes()) {
+      if (modes) {
         Tensor x = sample_generator(sampling_model(), fixed_noise());
-        ModeMetrics m = mode_metrics(x, data_);
+        ModeMetrics m = mode_metrics(x, *modes);
         row["modes"] = m.modes_captured;
         row["hq"] = m.hq_fraction;
         row["rkl"] = m.reverse_kl;
@@ -289,8 +297,8 @@ TrainResult Trainer::run(const TrainHooks& hooks) {
   res.seconds = std::chrono::duration<double>(clock::now() - t0).count();
   res.checkpoint = last_ckpt;
   nlohmann::json final_json = {{"step", step_}, {"seconds", res.seconds}, {"interrupted", res.interrupted}};
-  if (data_.has_modes()) {
-    res.final_metrics = mode_metrics(sample_generator(sampling_model(), fixed_noise()), data_);
+  if (modes) {
+    res.final_metrics = mode_metrics(sample_generator(sampling_model(), fixed_noise()), *modes);
     final_json["modes"] = res.final_metrics.modes_captured;
     final_json["modes_total"] = res.final_metrics.modes_total;
     final_json["hq"] = res.final_metrics.hq_fraction;

@@ -1,6 +1,7 @@
 // gan/trainer.h — the GAN training loop: n_critic critic steps then one generator step (Adam both), an optional
-// EMA of the generator, progress lines, metrics.jsonl, scatter PNGs from fixed noise, checkpoints (every K steps,
-// at the end and when asked to stop) and the HTML report. All randomness comes from Generators whose state the
+// EMA of the generator, progress lines, metrics.jsonl, sample PNGs from fixed noise (scatter plots for 2-D data,
+// image grids for images), checkpoints (every K steps, at the end and when asked to stop) and the HTML report.
+// The data source and the models come from the config (gan/data_source.h, gan/models.h). All randomness comes from Generators whose state the
 // checkpoint keeps, so a resumed run continues exactly as an uninterrupted one.
 #pragma once
 #include <atomic>
@@ -12,7 +13,7 @@
 #include "core/rng.h"
 #include "gan/checkpoint.h"
 #include "gan/config.h"
-#include "gan/data2d.h"
+#include "gan/data_source.h"
 #include "gan/losses.h"
 #include "gan/metrics2d.h"
 #include "gan/penalty.h"
@@ -45,6 +46,7 @@ struct TrainResult {
 struct ResumeOverrides {
   int64_t steps = 0;
   std::string device;
+  std::string data_path;  // the image data moved
 };
 
 // Derives an independent Philox seed for stream `stream` of a run seeded with `seed` (splitmix64).
@@ -64,7 +66,7 @@ class Trainer {
 
   StepLosses train_step();  // one generator iteration; advances step()
   std::string save_checkpoint();  // writes checkpoints/step_N.safetensors, prunes old ones; returns the path
-  // Mode metrics of the sampling model (EMA G when on) on n samples of noise from Generator(noise_seed).
+  // Mode metrics of the sampling model (EMA G when on) on n samples of noise from Generator(noise_seed); 2-D only.
   ModeMetrics evaluate(uint64_t noise_seed, int64_t n);
   // Loops to config().steps with logging, samples, checkpoints and the report.
   TrainResult run(const TrainHooks& hooks = {});
@@ -77,6 +79,7 @@ class Trainer {
   Module& generator() { return *g_; }
   Module& critic() { return *d_; }
   Module& sampling_model() { return ema_ ? *ema_ : *g_; }
+  DataSource& data() { return *data_; }
 
  private:
   void set_learning_rates();
@@ -89,12 +92,12 @@ class Trainer {
   std::string run_dir_;
   Device device_;
   std::string device_message_;
-  Mixture2d data_;
+  std::unique_ptr<DataSource> data_;
   GanLoss loss_;
   Penalty penalty_;
   std::shared_ptr<Sequential> g_, d_, ema_;
   std::unique_ptr<Adam> opt_g_, opt_d_;
-  Generator rng_, data_rng_;
+  Generator rng_;
   int64_t step_ = 0;
 };
 

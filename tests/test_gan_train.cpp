@@ -102,7 +102,7 @@ TEST_CASE("run() writes the run folder and stops cleanly when asked", "[gan][tra
   CHECK(html.find("samples/step_00000012.png") != std::string::npos);
 
   // A stop request: the step finishes, a checkpoint is written, run() returns interrupted.
-  auto resumed = Trainer::resume(dir, ResumeOverrides{20, ""});
+  auto resumed = Trainer::resume(dir, ResumeOverrides{.steps = 20, .device = "", .data_path = ""});
   stop.store(15);
   TrainResult s = resumed->run({nullptr, &stop});
   CHECK(s.interrupted);

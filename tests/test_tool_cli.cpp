@@ -1,13 +1,17 @@
 // tests/test_tool_cli.cpp — the `ganglion` program end to end (found next to this test binary's build folder:
 // ../tools/ganglion): a tiny train, resume, eval and sample, and the clear one-line errors with non-zero exit for
-// an unknown preset, a bad flag, a missing or corrupt checkpoint, and a bad config file.
+// an unknown preset, a bad flag, a missing or corrupt checkpoint, and a bad config file; and an image run on tiny
+// IDX data (sample grid, --count, --interpolate; missing --data-path folder, truncated IDX, wrong --channels).
 #include <catch2/catch.hpp>
+#include <stb_image.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "mnist_test_data.h"
 
 namespace fs = std::filesystem;
 
@@ -143,5 +147,47 @@ TEST_CASE("ganglion: train, resume, eval, sample and inspect a tiny run", "[tool
   CHECK(r.code == 0);
   CHECK(r.out.find("sigma_max") != std::string::npos);
   CHECK(fs::exists(html));
+  fs::remove_all(scratch());
+}
+
+TEST_CASE("ganglion: an image run on tiny IDX data, its samples, and bad image inputs", "[tool][cli][image]") {
+  REQUIRE(fs::exists(tool_path()));
+  fs::create_directories(scratch() / "mnist");
+  gtest::write_mnist(scratch() / "mnist", 40, true);
+  const std::string tiny = "--preset dcgan-mnist --device cpu --nz 8 --ngf 4 --ndf 4 --batch 16 --steps 2 -q ";
+  fs::path dir = scratch() / "imgrun";
+  Run r = run("train " + tiny + "--data-path " + (scratch() / "mnist").string() + " --run-dir " + dir.string());
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("40 images 1x28x28") != std::string::npos);
+  CHECK(fs::exists(dir / "samples" / "step_00000002.png"));
+
+  auto size = [](const fs::path& p) {
+    int w = 0, h = 0, c = 0;
+    return stbi_info(p.string().c_str(), &w, &h, &c) ? std::pair<int, int>{w, h} : std::pair<int, int>{0, 0};
+  };
+  r = run("sample " + dir.string() + " -n 16 -o " + (scratch() / "grid.png").string());
+  CHECK(r.code == 0);
+  CHECK(size(scratch() / "grid.png") == std::pair<int, int>{4 * 30 + 2, 4 * 30 + 2});
+  r = run("sample " + dir.string() + " --count 3 -o " + (scratch() / "each").string());
+  CHECK(r.code == 0);
+  CHECK(size(scratch() / "each" / "sample_00002.png") == std::pair<int, int>{28, 28});
+  r = run("sample " + dir.string() + " --interpolate -n 2 --frames 5 -o " + (scratch() / "lerp.png").string());
+  CHECK(r.code == 0);
+  CHECK(size(scratch() / "lerp.png") == std::pair<int, int>{5 * 30 + 2, 2 * 30 + 2});
+
+  r = run("train " + tiny + "--data-path " + (scratch() / "nowhere").string());
+  CHECK(r.code == 1);
+  CHECK(r.err.find("--data-path") != std::string::npos);
+  CHECK(r.err.find("nowhere") != std::string::npos);
+  r = run("train " + tiny + "--data-path " + (scratch() / "mnist").string() + " --channels 3");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("channels") != std::string::npos);
+  fs::create_directories(scratch() / "cut");
+  gtest::write_mnist(scratch() / "cut", 10, false, 16 + 28 * 28 * 3 + 5);
+  r = run("train " + tiny + "--data-path " + (scratch() / "cut").string());
+  CHECK(r.code == 1);
+  CHECK(r.err.find("train-images-idx3-ubyte") != std::string::npos);
+  CHECK(lines(r.err) == 1);
   fs::remove_all(scratch());
 }

@@ -19,6 +19,8 @@ struct EvalArgs {
 int run_eval(const EvalArgs& a) {
   if (a.n <= 0 || a.seeds <= 0) throw Error("-n and --seeds must be positive");
   Checkpoint ck = read_checkpoint(resolve_checkpoint(a.checkpoint));
+  if (is_image_data(ck.config.data))
+    throw Error("eval: '" + ck.path + "' is an image run (" + ck.config.data + "); eval counts the modes of 2-D runs");
   Mixture2d m = mixture2d(ck.config.data);
   if (!m.has_modes()) throw Error("eval: dataset '" + m.name + "' has no modes to count");
   Device d = resolve_device(a.device);

@@ -27,7 +27,8 @@ extern "C" void on_stop_signal(int sig) {
 }
 
 struct TrainArgs {
-  std::string preset, config_file, device, out, run_dir, resume, data, loss, penalty, lr_schedule;
+  std::string preset, config_file, device, out, run_dir, resume, data, data_path, d_norm, loss, penalty, lr_schedule;
+  int64_t image_size = 0, channels = 0, nz = 0, ngf = 0, ndf = 0;
   uint64_t seed = 0;
   int64_t steps = 0, batch = 0, n_critic = 0, pack = 0, log_every = 0, sample_every = 0, checkpoint_every = 0;
   int64_t g_hidden = 0, d_hidden = 0, d_pieces = 0, g_layers = 0;
@@ -56,18 +57,27 @@ int run_train(const TrainArgs& a, CLI::App& app) {
                           "--batch", "--n-critic", "--pack", "--lr", "--lr-g", "--lr-d", "--lambda", "--ema",
                           "--g-hidden", "--d-hidden", "--lr-schedule", "--lr-final", "--beta1", "--beta2", "--gamma", "--label-smoothing", "--g-layers",
                           "--no-batchnorm", "--d-pieces", "--g-scale", "--d-scale", "--log-every", "--sample-every",
-                          "--checkpoint-every", "--print-config"})
+                          "--checkpoint-every", "--print-config", "--image-size", "--channels",
+                          "--nz", "--ngf", "--ndf", "--d-norm"})
       if (given(f))
         throw Error(std::string("--resume continues the checkpoint's own config; ") + f +
-                    " cannot be changed (only --steps and --device can)");
+                    " cannot be changed (only --steps, --device and --data-path can)");
     ResumeOverrides o;
     o.steps = a.steps;
     o.device = a.device;
+    o.data_path = a.data_path;
     trainer = Trainer::resume(a.resume, o, &std::cout);
   } else {
     TrainConfig c = preset_config(a.preset.empty() ? default_preset_name() : a.preset);
     if (!a.config_file.empty()) c = load_config_file(a.config_file, given("--preset") ? &c : nullptr);
     if (given("--data")) c.data = a.data;
+    if (given("--data-path")) c.data_path = a.data_path;
+    if (given("--image-size")) c.image.image_size = a.image_size;
+    if (given("--channels")) c.image.channels = a.channels;
+    if (given("--nz")) c.image.nz = a.nz;
+    if (given("--ngf")) c.image.ngf = a.ngf;
+    if (given("--ndf")) c.image.ndf = a.ndf;
+    if (given("--d-norm")) c.image.d_norm = parse_image_norm(a.d_norm);
     if (given("--loss")) c.loss = a.loss;
     if (given("--penalty")) c.penalty = a.penalty;
     if (given("--device")) c.device = a.device;
@@ -114,6 +124,7 @@ int run_train(const TrainArgs& a, CLI::App& app) {
   std::cout << "ganglion train: preset " << c.preset << ", " << c.data << ", loss " << c.loss << ", penalty "
             << c.penalty << ", " << c.steps << " steps, batch " << c.batch << ", " << omp_get_max_threads()
             << " CPU thread(s)\n";
+  std::cout << "data: " << trainer->data().describe() << "\n";
   if (!trainer->device_message().empty()) std::cout << trainer->device_message() << "\n";
   std::cout << "run folder: " << trainer->run_dir() << std::endl;
 
@@ -161,7 +172,14 @@ Command add_train(CLI::App& root) {
   app->add_option("--steps", a->steps, "Generator steps in total");
   app->add_option("--out", a->out, "Parent folder of the run folders");
   app->add_option("--run-dir", a->run_dir, "Use exactly this run folder");
-  app->add_option("--data", a->data, "ring8 | grid25 | swissroll");
+  app->add_option("--data", a->data, "ring8 | grid25 | swissroll | mnist | cifar10 | folder | stacked_mnist");
+  app->add_option("--data-path", a->data_path, "Image data: the MNIST folder, CIFAR-10 folder/file or image folder");
+  app->add_option("--image-size", a->image_size, "Image side: 28 or a power of two from 16 to 128");
+  app->add_option("--channels", a->channels, "Image channels: 1 (grey) or 3 (RGB)");
+  app->add_option("--nz", a->nz, "Image generator noise size");
+  app->add_option("--ngf", a->ngf, "Image generator width");
+  app->add_option("--ndf", a->ndf, "Image critic width");
+  app->add_option("--d-norm", a->d_norm, "Image critic norm: batchnorm | layernorm | none");
   app->add_option("--loss", a->loss, "minimax | nonsaturating | wasserstein | hinge | lsgan");
   app->add_option("--penalty", a->penalty, "none | gp | r1 | clip");
   app->add_option("--lambda", a->lambda_gp, "WGAN-GP weight");
