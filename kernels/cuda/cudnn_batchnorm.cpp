@@ -13,18 +13,11 @@
 #include <string>
 
 #include "kernels/batchnorm.h"
+#include "kernels/cuda/cudnn_util.h"
 #include "kernels/cuda/check.h"
 #include "kernels/device.h"
 
 namespace ganglion::cudnn {
-namespace detail {
-// Defined in kernels/cuda/cudnn_conv.cpp: the shared error check and the process's handle bound to a stream.
-void check(cudnnStatus_t st, const char* op, const char* file, int line);
-cudnnHandle_t handle(Stream s);
-}  // namespace detail
-
-#define GANGLION_CUDNN_BN_CHECK(call, op) ::ganglion::cudnn::detail::check((call), (op), __FILE__, __LINE__)
-
 namespace {
 
 struct DeviceFree {
@@ -40,12 +33,12 @@ struct BnDescs {
       throw Error(std::string(op) + ": sizes N=" + std::to_string(N) + " C=" + std::to_string(C) +
                   " L=" + std::to_string(L) + " outside what cuDNN takes");
     }
-    GANGLION_CUDNN_BN_CHECK(cudnnCreateTensorDescriptor(&data), op);
-    GANGLION_CUDNN_BN_CHECK(cudnnCreateTensorDescriptor(&chan), op);
-    GANGLION_CUDNN_BN_CHECK(cudnnSetTensor4dDescriptor(data, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(N), int(C),
+    GANGLION_CUDNN_CHECK(cudnnCreateTensorDescriptor(&data), op);
+    GANGLION_CUDNN_CHECK(cudnnCreateTensorDescriptor(&chan), op);
+    GANGLION_CUDNN_CHECK(cudnnSetTensor4dDescriptor(data, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(N), int(C),
                                                        int(L), 1),
                             op);
-    GANGLION_CUDNN_BN_CHECK(cudnnDeriveBNTensorDescriptor(chan, data, CUDNN_BATCHNORM_SPATIAL), op);
+    GANGLION_CUDNN_CHECK(cudnnDeriveBNTensorDescriptor(chan, data, CUDNN_BATCHNORM_SPATIAL), op);
   }
   ~BnDescs() {
     cudnnDestroyTensorDescriptor(data);
@@ -60,7 +53,7 @@ float* or_filled(const char* op, cudnnHandle_t h, const BnDescs& d, int64_t C, c
                  Scratch& hold) {
   if (given != nullptr) return const_cast<float*>(given);
   hold.reset(static_cast<float*>(cuda::device_alloc(static_cast<size_t>(C) * sizeof(float))));
-  GANGLION_CUDNN_BN_CHECK(cudnnSetTensor(h, d.chan, hold.get(), &value), op);
+  GANGLION_CUDNN_CHECK(cudnnSetTensor(h, d.chan, hold.get(), &value), op);
   return hold.get();
 }
 
@@ -84,7 +77,7 @@ void batchnorm_forward_train(Stream s, const float* x, const float* gamma, const
     rv = or_filled(op, h, d, C, running_var, 1.f, rv_hold);
   }
   const float one = 1.f, zero = 0.f;
-  GANGLION_CUDNN_BN_CHECK(cudnnBatchNormalizationForwardTraining(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.data, x,
+  GANGLION_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.data, x,
                                                                  d.data, y, d.chan, g, b, momentum, rm, rv, eps,
                                                                  save_mean, save_invstd),
                           op);
@@ -101,7 +94,7 @@ void batchnorm_forward_eval(Stream s, const float* x, const float* gamma, const 
   const float* g = or_filled(op, h, d, C, gamma, 1.f, g_hold);
   const float* b = or_filled(op, h, d, C, beta, 0.f, b_hold);
   const float one = 1.f, zero = 0.f;
-  GANGLION_CUDNN_BN_CHECK(cudnnBatchNormalizationForwardInference(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.data,
+  GANGLION_CUDNN_CHECK(cudnnBatchNormalizationForwardInference(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.data,
                                                                   x, d.data, y, d.chan, g, b, running_mean,
                                                                   running_var, eps),
                           op);
@@ -121,7 +114,7 @@ void batchnorm_backward(Stream s, const float* x, const float* dy, const float* 
   const float one = 1.f, zero = 0.f;
   // epsilon is only read when the saved statistics are null, which they never are here.
   const double unused_eps = 1e-5;
-  GANGLION_CUDNN_BN_CHECK(cudnnBatchNormalizationBackward(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero,
+  GANGLION_CUDNN_CHECK(cudnnBatchNormalizationBackward(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero,
                                                           d.data, x, d.data, dy, d.data, dx, d.chan, g, dg, db,
                                                           unused_eps, save_mean, save_invstd),
                           op);

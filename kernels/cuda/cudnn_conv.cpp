@@ -24,6 +24,7 @@
 #include <string>
 
 #include "kernels/conv.h"
+#include "kernels/cuda/cudnn_util.h"
 #include "kernels/cuda/check.h"
 #include "kernels/device.h"
 
@@ -52,7 +53,6 @@ cudnnHandle_t handle(Stream s) {
 
 }  // namespace detail
 
-#define GANGLION_CUDNN_CHECK(call, op) ::ganglion::cudnn::detail::check((call), (op), __FILE__, __LINE__)
 
 namespace {
 
