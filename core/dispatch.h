@@ -1,5 +1,7 @@
 // core/dispatch.h — the one point that picks a kernel twin by device: ganglion::cpu::<fn> for CPU tensors,
 // ganglion::cuda::<fn> (on the engine's stream) for CUDA tensors. Ops call GANGLION_DISPATCH and nothing else.
+// Also the op scope: the name of the op running on this thread, so that an allocation failing inside it (host or
+// GPU) can say which op asked.
 #pragma once
 #include <string>
 
@@ -10,6 +12,22 @@
 namespace ganglion {
 
 [[noreturn]] void throw_no_cuda(const char* op);
+
+// The innermost op running on this thread ("" outside any op). Set by OpScope; read by the allocation errors.
+inline thread_local const char* t_current_op = "";
+inline const char* current_op() { return t_current_op; }
+// Names the op for the duration of a scope (nested scopes restore the outer name). `op` must outlive the scope
+// (a string literal).
+class OpScope {
+ public:
+  explicit OpScope(const char* op) : outer_(t_current_op) { t_current_op = op; }
+  ~OpScope() { t_current_op = outer_; }
+  OpScope(const OpScope&) = delete;
+  OpScope& operator=(const OpScope&) = delete;
+
+ private:
+  const char* outer_;
+};
 
 // Which conv/batchnorm implementation CUDA tensors use: ours (default) or cuDNN. Read once from the environment
 // variable GANGLION_CONV=native|cudnn (an unknown value is an Error naming the variable); settable for tests.

@@ -14,6 +14,7 @@ Tensor conv_bwd_data(const Tensor& dy, const Tensor& w, const ConvShape& c);
 Tensor conv_bwd_weight(const Tensor& x, const Tensor& dy, const ConvShape& c);
 
 Tensor conv_fwd(const Tensor& x, const Tensor& w, const ConvShape& c) {
+  OpScope scope("conv2d_forward");
   Tensor y = Tensor::empty({c.N, c.K, c.P, c.Q}, x.device());
   if (y.numel() > 0) GANGLION_DISPATCH_DNN(x.device(), conv2d_forward, c, x.data(), w.data(), y.data());
   return record("conv2d", y, {x, w}, [x, w, c](const Tensor& g, const Tensor&) {
@@ -25,6 +26,7 @@ Tensor conv_fwd(const Tensor& x, const Tensor& w, const ConvShape& c) {
 }
 
 Tensor conv_bwd_data(const Tensor& dy, const Tensor& w, const ConvShape& c) {
+  OpScope scope("conv2d_backward_data");
   Tensor dx = Tensor::empty({c.N, c.C, c.H, c.W}, dy.device());
   if (dx.numel() > 0) GANGLION_DISPATCH_DNN(dy.device(), conv2d_backward_data, c, dy.data(), w.data(), dx.data());
   return record("conv2d_backward_data", dx, {dy, w}, [dy, w, c](const Tensor& g, const Tensor&) {
@@ -36,6 +38,7 @@ Tensor conv_bwd_data(const Tensor& dy, const Tensor& w, const ConvShape& c) {
 }
 
 Tensor conv_bwd_weight(const Tensor& x, const Tensor& dy, const ConvShape& c) {
+  OpScope scope("conv2d_backward_weight");
   Tensor dw = Tensor::empty({c.K, c.C, c.R, c.S}, x.device());
   if (dw.numel() > 0) GANGLION_DISPATCH_DNN(x.device(), conv2d_backward_weight, c, x.data(), dy.data(), dw.data());
   return record("conv2d_backward_weight", dw, {x, dy}, [x, dy, c](const Tensor& g, const Tensor&) {

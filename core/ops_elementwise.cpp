@@ -63,6 +63,7 @@ Tensor unary_raw(UnaryOp op, const Tensor& x, float a, float b) {
 }
 
 Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, float a, float b, UnaryBackward backward) {
+  OpScope scope(name);
   check_float(name, x);
   Tensor y = unary_raw(op, x, a, b);
   return record(name, y, {x}, [backward, a, b, x](const Tensor& g, const Tensor& out) {
@@ -224,6 +225,7 @@ BroadcastShape make_broadcast(const char* op, const Shape& out, const Shape& a, 
 namespace {
 
 Tensor binary_raw(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
+  OpScope scope(name);
   detail::check_float(name, a);
   detail::check_float(name, b);
   detail::check_same_device(name, {&a, &b});

@@ -6,6 +6,7 @@
 namespace ganglion {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  OpScope scope("matmul");
   detail::check_float("matmul", a);
   detail::check_float("matmul", b);
   detail::check_same_device("matmul", {&a, &b});

@@ -30,6 +30,7 @@ Tensor bce_with_logits(const Tensor& logits, const Tensor& target) {
 }
 
 Tensor interpolate(const Tensor& x, const Tensor& xt, const Tensor& eps) {
+  OpScope scope("interpolate");
   check_same_shape("interpolate", x, xt, "real", "fake");
   detail::check_float("interpolate", eps);
   detail::check_same_device("interpolate", {&x, &eps});
@@ -44,6 +45,7 @@ Tensor interpolate(const Tensor& x, const Tensor& xt, const Tensor& eps) {
 }
 
 Tensor gradient_penalty(const Tensor& g, float lambda, float target) {
+  OpScope scope("gradient_penalty");
   detail::check_float("gradient_penalty", g);
   if (g.dim() < 1 || g.size(0) == 0) {
     throw Error("gradient_penalty: expected per-sample gradients [N, ...] with N > 0, got " + shape_str(g.shape()));
@@ -59,6 +61,7 @@ Tensor gradient_penalty(const Tensor& g, float lambda, float target) {
       Tensor coef = mul_scalar(div(add_scalar(nrm, -target), nrm), 2.f * lambda / static_cast<float>(N));
       return std::vector<Tensor>{reshape(mul(mul(flat, coef), gl), g.shape())};
     }
+    OpScope backward_scope("gradient_penalty_backward");
     Tensor dg = Tensor::empty(g.shape(), dev);
     GANGLION_DISPATCH(dev, gradient_penalty_backward, g.data(), norms.data(), gl.data(), dg.data(), N, D, lambda,
                       target);

@@ -44,6 +44,7 @@ float* ptr_or_null(Tensor& t) { return t.defined() ? t.data() : nullptr; }
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                   const Tensor& running_var, bool training, float momentum, float eps) {
+  OpScope scope("batch_norm");
   detail::check_float("batch_norm", x);
   detail::check_same_device("batch_norm", {&x, &gamma, &beta, &running_mean, &running_var});
   if (x.dim() < 2) throw Error("batch_norm: expected input [N,C] or [N,C,H,W], got " + shape_str(x.shape()));
@@ -90,6 +91,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
       Tensor gamma_b = gamma.defined() ? reshape(gamma, bshape) : Tensor();
       return norm_backward_ops(g, x, gamma, gamma_b, dims, eps, true);
     }
+    OpScope backward_scope("batch_norm_backward");
     Tensor dx = Tensor::empty(x.shape(), dev), dgamma, dbeta;
     if (gamma.defined()) {
       dgamma = Tensor::empty({C}, dev);
@@ -102,6 +104,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
 }
 
 Tensor layer_norm(const Tensor& x, int64_t nd, const Tensor& gamma, const Tensor& beta, float eps) {
+  OpScope scope("layer_norm");
   detail::check_float("layer_norm", x);
   detail::check_same_device("layer_norm", {&x, &gamma, &beta});
   if (nd < 1 || nd > x.dim()) {
@@ -122,6 +125,7 @@ Tensor layer_norm(const Tensor& x, int64_t nd, const Tensor& gamma, const Tensor
   }
   return record("layer_norm", y, {x, gamma, beta}, [=](const Tensor& g, const Tensor&) {
     if (grad_enabled()) return norm_backward_ops(g, x, gamma, gamma, dims, eps, true);
+    OpScope backward_scope("layer_norm_backward");
     Tensor dx = Tensor::empty(x.shape(), dev), dgamma, dbeta;
     if (gamma.defined()) {
       dgamma = Tensor::empty(tail, dev);

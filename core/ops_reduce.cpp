@@ -68,6 +68,7 @@ Shape reduced_shape(const Shape& s, const std::vector<int64_t>& dims, bool keepd
 }
 
 Tensor reduce_op(const char* name, const Tensor& a, const std::vector<int64_t>& dims_in, bool keepdim, bool is_mean) {
+  OpScope scope(name);
   check_float(name, a);
   std::vector<int64_t> dims = normalize_dims(name, dims_in, a.shape());
   int64_t count = 1;
@@ -94,6 +95,7 @@ std::vector<int64_t> all_dims(const Tensor& a) {
 // them back. Each is the other's backward, so maxout is twice differentiable.
 Tensor scatter_op(const Tensor& g, const Tensor& idx, const Shape& full, int64_t dim);
 Tensor gather_op(const Tensor& x, const Tensor& idx, int64_t dim) {
+  OpScope scope("gather");
   int64_t outer, r, inner;
   split_at(x.shape(), dim, &outer, &r, &inner);
   Shape out_shape = x.shape();
@@ -106,6 +108,7 @@ Tensor gather_op(const Tensor& x, const Tensor& idx, int64_t dim) {
   });
 }
 Tensor scatter_op(const Tensor& g, const Tensor& idx, const Shape& full, int64_t dim) {
+  OpScope scope("scatter");
   int64_t outer, r, inner;
   split_at(full, dim, &outer, &r, &inner);
   Tensor out = Tensor::empty(full, g.device());
@@ -128,6 +131,7 @@ Tensor mean(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim) {
 }
 
 Tensor max(const Tensor& a, int64_t dim_in, bool keepdim) {
+  OpScope scope("max");
   check_float("max", a);
   int64_t dim = normalize_dim("max", dim_in, a.dim(), a.shape());
   if (a.shape()[static_cast<size_t>(dim)] == 0) throw Error("max: dimension " + std::to_string(dim_in) +
@@ -147,6 +151,7 @@ Tensor max(const Tensor& a, int64_t dim_in, bool keepdim) {
 }
 
 Tensor expand(const Tensor& a, const Shape& shape) {
+  OpScope scope("expand");
   check_float("expand", a);
   if (a.shape() == shape) return a;
   if (a.dim() > static_cast<int64_t>(shape.size())) {
@@ -170,6 +175,7 @@ Tensor expand(const Tensor& a, const Shape& shape) {
 }
 
 Tensor sum_to_shape(const Tensor& a, const Shape& shape) {
+  OpScope scope("sum_to_shape");
   if (a.shape() == shape) return a;
   const Shape& s = a.shape();
   if (shape.size() > s.size()) {

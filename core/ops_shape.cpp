@@ -60,6 +60,7 @@ namespace {
 
 // out (zeros) with g copied into [start, start + g.size(dim)) along dim: the backward of slice.
 Tensor slice_backward_op(const Tensor& g, const Shape& full, int64_t dim, int64_t start) {
+  OpScope scope("slice_backward");
   Tensor out = zeros(full, g.device());
   int64_t outer, r, inner;
   split_at(full, dim, &outer, &r, &inner);
@@ -77,6 +78,7 @@ Tensor slice_backward_op(const Tensor& g, const Shape& full, int64_t dim, int64_
 }  // namespace
 
 Tensor slice(const Tensor& a, int64_t dim_in, int64_t start, int64_t end) {
+  OpScope scope("slice");
   detail::check_float("slice", a);
   int64_t dim = normalize_dim("slice", dim_in, a.dim(), a.shape());
   int64_t n = a.shape()[static_cast<size_t>(dim)];
@@ -100,6 +102,7 @@ Tensor slice(const Tensor& a, int64_t dim_in, int64_t start, int64_t end) {
 }
 
 Tensor concat(const std::vector<Tensor>& parts, int64_t dim_in) {
+  OpScope scope("concat");
   if (parts.empty()) throw Error("concat: no tensors given");
   for (const Tensor& p : parts) detail::check_float("concat", p);
   const Shape& s0 = parts[0].shape();

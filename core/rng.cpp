@@ -22,12 +22,14 @@ void Generator::uniform_(Tensor& t, float lo, float hi) {
 }
 
 Tensor Generator::randn(const Shape& s, Device d, float mean, float std) {
+  OpScope scope("randn");
   Tensor t = Tensor::empty(s, d);
   normal_(t, mean, std);
   return t;
 }
 
 Tensor Generator::rand(const Shape& s, Device d, float lo, float hi) {
+  OpScope scope("rand");
   Tensor t = Tensor::empty(s, d);
   uniform_(t, lo, hi);
   return t;

@@ -1,9 +1,15 @@
 // core/tensor.cpp — Storage (aligned host buffers, device buffers from the caching allocator), Tensor accessors,
-// factories, device copies and printing.
+// factories, device copies and printing. An allocation that fails names the op that asked (core/dispatch.h
+// OpScope), the bytes asked for, the tensor's shape and the memory free.
 #include "core/tensor.h"
 
+#include <sys/sysinfo.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <limits>
 #include <new>
 #include <sstream>
 
@@ -31,16 +37,57 @@ int64_t shape_numel(const Shape& s) {
 const char* dtype_name(DType d) { return d == DType::F32 ? "float32" : "int32"; }
 size_t dtype_size(DType) { return 4; }
 
+namespace {
+
+// "268435456 bytes (256.0 MiB)"
+std::string bytes_str(uint64_t bytes) {
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(bytes) / 1024;
+  int u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, ++u;
+  char b[48];
+  std::snprintf(b, sizeof b, "%.1f %s", v, units[u]);
+  return std::to_string(bytes) + " bytes (" + b + ")";
+}
+
+// The host memory a new allocation can still get: MemAvailable from /proc/meminfo, else sysinfo's free RAM.
+std::string host_memory_free() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return bytes_str(kib * 1024) + " available (MemAvailable, /proc/meminfo)";
+  }
+  struct sysinfo si;
+  if (::sysinfo(&si) == 0)
+    return bytes_str(static_cast<uint64_t>(si.freeram) * si.mem_unit) + " free (sysinfo)";
+  return "free memory unknown";
+}
+
+// "matmul: " inside an op, "" outside any.
+std::string op_prefix() {
+  const char* op = current_op();
+  return *op ? std::string(op) + ": " : std::string();
+}
+
+}  // namespace
+
 Storage::Storage(Device d, size_t nbytes) : device(d), bytes(nbytes) {
   if (bytes == 0) return;
   if (d.is_cpu()) {
-    size_t rounded = (bytes + 63) / 64 * 64;
-    data = std::aligned_alloc(64, rounded);
-    if (!data) {
-      throw Error("out of host memory: could not allocate " + std::to_string(bytes) + " bytes for a tensor");
-    }
+    // Rounded up to the alignment (aligned_alloc's rule); a size that would overflow cannot be met anyway.
+    size_t rounded = bytes > std::numeric_limits<size_t>::max() - 63 ? 0 : (bytes + 63) / 64 * 64;
+    data = rounded ? std::aligned_alloc(64, rounded) : nullptr;
+    if (!data)
+      throw Error(op_prefix() + "out of host memory: asked for " + bytes_str(bytes) + "; the host has " +
+                  host_memory_free());
   } else {
-    data = cuda::device_alloc(bytes);
+    try {
+      data = cuda::device_alloc(bytes);
+    } catch (const Error& e) {
+      throw Error(op_prefix() + e.what());
+    }
   }
 }
 
@@ -60,10 +107,23 @@ Tensor Tensor::empty(const Shape& shape, Device device, DType dtype) {
   for (int64_t d : shape) {
     if (d < 0) throw Error("empty: negative dimension in shape " + shape_str(shape));
   }
+  // The element count and byte size, refusing shapes whose size does not fit in 64 bits.
+  uint64_t numel = 1;
+  const uint64_t max_bytes = std::numeric_limits<uint64_t>::max() / 2;
+  for (int64_t d : shape) {
+    if (d != 0 && numel > max_bytes / dtype_size(dtype) / static_cast<uint64_t>(d))
+      throw Error(op_prefix() + "a tensor of shape " + shape_str(shape) + " is too large to address");
+    numel *= static_cast<uint64_t>(d);
+  }
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->dtype = dtype;
-  impl->storage = std::make_shared<Storage>(device, static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype));
+  try {
+    impl->storage = std::make_shared<Storage>(device, static_cast<size_t>(numel * dtype_size(dtype)));
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + " (for a " + dtype_name(dtype) + " tensor of shape " + shape_str(shape) +
+                " on " + device.str() + ")");
+  }
   return Tensor(impl);
 }
 
@@ -154,6 +214,7 @@ static void copy_bytes(Device dst_dev, void* dst, Device src_dev, const void* sr
 }
 
 Tensor Tensor::contiguous_copy() const {
+  OpScope scope("contiguous_copy");
   Tensor out = empty(shape(), device(), dtype());
   copy_bytes(device(), out.impl()->storage->data, device(), data(), static_cast<size_t>(numel()) * 4);
   return out;
@@ -165,6 +226,7 @@ Tensor Tensor::to(Device d) const {
     std::string why;
     if (!cuda::available(&why)) throw Error("to(cuda): no usable GPU: " + why);
   }
+  OpScope scope("to");
   Tensor out = empty(shape(), d, dtype());
   copy_bytes(d, out.impl()->storage->data, device(), data(), static_cast<size_t>(numel()) * 4);
   Device src = device();
@@ -219,6 +281,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.str
 
 // ---- Factories ----
 Tensor full(const Shape& s, float v, Device d) {
+  OpScope scope("full");
   Tensor t = Tensor::empty(s, d);
   GANGLION_DISPATCH(d, fill, t.data(), t.numel(), v);
   return t;
@@ -234,6 +297,7 @@ Tensor from_vector(const std::vector<float>& v, const Shape& s, Device d) {
     throw Error("from_vector: " + std::to_string(v.size()) + " values for shape " + shape_str(s) + " (" +
                 std::to_string(shape_numel(s)) + " elements)");
   }
+  OpScope scope("from_vector");
   Tensor t = Tensor::empty(s, Device::cpu());
   if (!v.empty()) std::memcpy(t.data(), v.data(), v.size() * sizeof(float));
   return d.is_cpu() ? t : t.to(d);

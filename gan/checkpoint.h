@@ -1,6 +1,9 @@
 // gan/checkpoint.h — one safetensors file per checkpoint holding G, D, the EMA G, both optimisers' state, and in
 // the metadata the step, the noise Generator's (seed, offset), the data source's position (JSON: a mixture's
-// Generator state or an image batcher's epoch and position) and the full config JSON. Written atomically (save_safetensors); the run folder keeps the last K. Loading checks that the
+// Generator state or an image batcher's epoch and position), the learning-rate scale left by NaN rollbacks, the
+// full config JSON, and two CRC-32s (zlib): one over the tensor payload, one over the tensor list and the other
+// metadata. Written atomically (save_safetensors: temporary file, fsync, rename); the run folder keeps the last K.
+// Reading verifies both checksums (a bit flip or a partial copy is named as such), and restoring checks that the
 // checkpoint's models match the config's and names every difference.
 #pragma once
 #include <cstdint>
@@ -26,6 +29,7 @@ struct CheckpointParts {
   Optimizer* opt_d = nullptr;
   Generator* rng = nullptr;       // noise and penalty draws
   DataSource* data = nullptr;     // the data position
+  double* lr_scale = nullptr;     // the learning-rate factor left by NaN rollbacks (1 = none)
 };
 
 struct Checkpoint {
@@ -34,6 +38,7 @@ struct Checkpoint {
   int64_t step = 0;
   uint64_t rng_seed = 0, rng_offset = 0;
   nlohmann::json data_state;  // DataSource::state() at the step
+  double lr_scale = 1;        // 1 in checkpoints written before rollbacks existed
   TensorMap tensors;  // prefixed "G.", "D.", "G_ema.", "opt_g.", "opt_d."
   // The tensors under `prefix` with the prefix removed.
   TensorMap part(const std::string& prefix) const;
@@ -41,7 +46,8 @@ struct Checkpoint {
 };
 
 void save_checkpoint(const std::string& path, const TrainConfig& config, int64_t step, const CheckpointParts& p);
-// Reads and checks a checkpoint file (format tag, metadata, config); Error naming the file on any problem.
+// Reads and checks a checkpoint file (format tag, checksums, metadata, config); Error naming the file and what is
+// wrong on any problem. Checkpoints written before checksums existed are read without that check.
 Checkpoint read_checkpoint(const std::string& path);
 // Loads a checkpoint into the parts. When `expected` is given, its models must match the checkpoint's config:
 // otherwise Error naming the file and every differing field.
@@ -53,6 +59,8 @@ std::string checkpoint_path(const std::string& run_dir, int64_t step);
 std::vector<std::string> list_checkpoints(const std::string& run_dir);
 // The newest checkpoint of a run folder (or `path` itself when it is a file); Error when there is none.
 std::string resolve_checkpoint(const std::string& path);
+// The checkpoint of the same run folder just older than `path` ("" when there is none).
+std::string previous_checkpoint(const std::string& path);
 // Removes all but the newest `keep` checkpoints.
 void prune_checkpoints(const std::string& run_dir, int64_t keep);
 

@@ -143,7 +143,10 @@ json to_json(const TrainConfig& c) {
               {"keep_checkpoints", c.keep_checkpoints},
               {"eval_samples", c.eval_samples},
               {"out_dir", c.out_dir},
-              {"ema_decay", clean(c.ema_decay)}};
+              {"ema_decay", clean(c.ema_decay)},
+              {"on_nan", c.on_nan},
+              {"nan_lr_cut", clean(c.nan_lr_cut)},
+              {"nan_max_rollbacks", c.nan_max_rollbacks}};
 }
 
 namespace {
@@ -251,6 +254,9 @@ TrainConfig config_from_json(const json& j, const TrainConfig& base, const std::
   take(j, "eval_samples", c.eval_samples, where);
   take(j, "out_dir", c.out_dir, where);
   take(j, "ema_decay", c.ema_decay, where);
+  take(j, "on_nan", c.on_nan, where);
+  take(j, "nan_lr_cut", c.nan_lr_cut, where);
+  take(j, "nan_max_rollbacks", c.nan_max_rollbacks, where);
   try {
     validate(c);
   } catch (const Error& e) {
@@ -335,6 +341,12 @@ void validate(const TrainConfig& c) {
   if (!(c.label_smoothing >= 0 && c.label_smoothing < 1)) throw Error("config: label_smoothing must be in [0, 1)");
   if (!(c.lr_final_frac >= 0)) throw Error("config: lr_final_frac must be >= 0");
   if (c.out_dir.empty()) throw Error("config: out_dir must not be empty");
+  one_of(c.on_nan, {"stop", "skip", "rollback"}, "on_nan");
+  if (!(c.nan_lr_cut > 0 && c.nan_lr_cut <= 1))
+    throw Error("config: nan_lr_cut (--nan-lr-cut) must be in (0, 1], got " + std::to_string(c.nan_lr_cut));
+  if (c.nan_max_rollbacks < 0)
+    throw Error("config: nan_max_rollbacks (--nan-max-rollbacks) must be >= 0, got " +
+                std::to_string(c.nan_max_rollbacks));
 }
 
 json model_signature(const TrainConfig& c) {

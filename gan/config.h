@@ -44,6 +44,11 @@ struct TrainConfig {
   int64_t eval_samples = 2500;
   std::string out_dir = "runs";
   float ema_decay = 0.f;  // 0 = no EMA generator
+  // A NaN/Inf loss or gradient (checked before every optimiser update; gan/RELIABILITY.md): stop | skip | rollback,
+  // the learning-rate factor applied at each rollback, and how many rollbacks a run may make before giving up.
+  std::string on_nan = "stop";
+  float nan_lr_cut = 0.5f;
+  int64_t nan_max_rollbacks = 3;
 };
 
 const std::vector<std::string>& preset_names();

@@ -1,10 +1,12 @@
 // gan/trainer.cpp — the training loop and its run folder (config.json, metrics.jsonl, samples/, checkpoints/,
-// final.json, report.html).
+// final.json, report.html), with the NaN/Inf check before every update and the on_nan policies.
 #include "gan/trainer.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -48,7 +50,7 @@ std::string duration(double s) {
 void write_text(const fs::path& p, const std::string& s) {
   std::ofstream f(p);
   f << s;
-  if (!f) throw Error("cannot write '" + p.string() + "'");
+  if (!f) throw Error("cannot write '" + p.string() + "': " + std::strerror(errno));
 }
 
 // Keeps the metrics lines with step <= last (a resumed run rewrites what came after its checkpoint).
@@ -112,6 +114,8 @@ Trainer::Trainer(const TrainConfig& config, const std::string& run_dir)
     ema_->to(device_);
     ema_->eval();
   }
+  g_params_ = prefixed(g_->named_parameters(), "G.");
+  d_params_ = prefixed(d_->named_parameters(), "D.");
   opt_g_ = std::make_unique<Adam>(g_->parameters(), cfg_.lr_g, cfg_.beta1, cfg_.beta2);
   opt_d_ = std::make_unique<Adam>(d_->parameters(), cfg_.lr_d, cfg_.beta1, cfg_.beta2);
   std::error_code ec;
@@ -123,7 +127,15 @@ Trainer::Trainer(const TrainConfig& config, const std::string& run_dir)
 std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir_or_file, const ResumeOverrides& o,
                                          std::ostream* log) {
   std::string file = resolve_checkpoint(run_dir_or_file);
-  Checkpoint ck = read_checkpoint(file);
+  Checkpoint ck;
+  try {
+    ck = read_checkpoint(file);
+  } catch (const Error& e) {
+    std::string before = previous_checkpoint(file);
+    if (before.empty()) throw;
+    throw Error(std::string(e.what()) + "; the previous checkpoint '" + before +
+                "' is untouched: continue from it with --resume " + before);
+  }
   TrainConfig c = ck.config;
   if (o.steps > 0) c.steps = o.steps;
   if (!o.device.empty()) c.device = o.device;
@@ -139,20 +151,78 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir_or_file, con
   return t;
 }
 
+void Trainer::set_nan_policy(const TrainConfig& c) {
+  TrainConfig next = cfg_;
+  next.on_nan = c.on_nan;
+  next.nan_lr_cut = c.nan_lr_cut;
+  next.nan_max_rollbacks = c.nan_max_rollbacks;
+  validate(next);
+  cfg_ = next;
+  write_text(fs::path(run_dir_) / "config.json", to_json(cfg_).dump(2) + "\n");
+}
+
 CheckpointParts Trainer::parts() {
-  return CheckpointParts{g_.get(), d_.get(), ema_.get(), opt_g_.get(), opt_d_.get(), &rng_, data_.get()};
+  return CheckpointParts{g_.get(), d_.get(), ema_.get(), opt_g_.get(), opt_d_.get(), &rng_, data_.get(), &lr_scale_};
 }
 
 void Trainer::set_learning_rates() {
   float f = 1.f;
   if (cfg_.lr_schedule == "linear")
     f = 1.f - (1.f - cfg_.lr_final_frac) * static_cast<float>(step_) / static_cast<float>(cfg_.steps);
+  f *= static_cast<float>(lr_scale_);
   opt_g_->set_lr(cfg_.lr_g * f);
   opt_d_->set_lr(cfg_.lr_d * f);
 }
 
+namespace {
+TensorMap deep_copy(const TensorMap& m) {
+  NoGradGuard ng;
+  TensorMap out;
+  for (const auto& [name, t] : m) out[name] = t.contiguous_copy();
+  return out;
+}
+}  // namespace
+
+void Trainer::remember_step_start() {
+  step_start_.d_state = deep_copy(d_->state_dict());
+  step_start_.opt_d_state = deep_copy(opt_d_->state_dict());
+  TensorMap g_buffers;
+  for (const auto& [name, t] : g_->named_buffers()) g_buffers[name] = t;
+  step_start_.g_buffers = deep_copy(g_buffers);
+  step_start_.rng_seed = rng_.seed();
+  step_start_.rng_offset = rng_.offset();
+  step_start_.data_state = data_->state();
+}
+
+void Trainer::undo_step() {
+  d_->load_state_dict(step_start_.d_state);
+  opt_d_->load_state_dict(step_start_.opt_d_state);
+  g_->load_state_dict(step_start_.g_buffers, /*strict=*/false);
+}
+
+void Trainer::rewind_noise_and_data_to_step_start() {
+  rng_.set_state(step_start_.rng_seed, step_start_.rng_offset);
+  data_->set_state(step_start_.data_state);
+}
+
+bool Trainer::check_update(const char* model, int64_t update, std::vector<NamedLoss> losses, Module& m,
+                           const NamedTensors& params, double* grad_norm, StepLosses& out) {
+  if (update_hook_) update_hook_(step_ + 1, model, losses, m);
+  GuardResult r = check_finite(losses, params);
+  if (r.finite) {
+    *grad_norm = r.grad_norm;
+    return true;
+  }
+  std::string which = std::string(model) + " update";
+  if (update >= 0) which += " " + std::to_string(update + 1) + " of " + std::to_string(cfg_.n_critic);
+  out.nonfinite = "non-finite value at step " + std::to_string(step_ + 1) + " (" + which + "): " + r.where;
+  undo_step();
+  return false;
+}
+
 StepLosses Trainer::train_step() {
   set_learning_rates();
+  remember_step_start();
   const bool bce = loss_ == GanLoss::Minimax || loss_ == GanLoss::NonSaturating;
   auto score = [&](const Tensor& s) { return static_cast<double>((bce ? mean(sigmoid(s)) : mean(s)).item()); };
   const int64_t pack = cfg_.mlp.pack;
@@ -165,11 +235,15 @@ StepLosses Trainer::train_step() {
       fake = (*g_)(draw_noise(cfg_, cfg_.batch, rng_, device_));
     }
     Tensor r = (*d_)(real), f = (*d_)(fake);
-    Tensor loss = d_loss(loss_, r, f, cfg_.label_smoothing);
-    if (penalty_ == Penalty::GradientPenalty) loss = add(loss, wgan_gp(*d_, real, fake, cfg_.lambda_gp, rng_, pack));
-    if (penalty_ == Penalty::R1) loss = add(loss, r1_penalty(*d_, real, cfg_.gamma_r1, pack));
+    Tensor base = d_loss(loss_, r, f, cfg_.label_smoothing), pen;
+    if (penalty_ == Penalty::GradientPenalty) pen = wgan_gp(*d_, real, fake, cfg_.lambda_gp, rng_, pack);
+    if (penalty_ == Penalty::R1) pen = r1_penalty(*d_, real, cfg_.gamma_r1, pack);
+    Tensor loss = pen.defined() ? add(base, pen) : base;
     opt_d_->zero_grad();
     loss.backward();
+    std::vector<NamedLoss> checked = {{"loss_d (the " + cfg_.loss + " critic loss)", base}};
+    if (pen.defined()) checked.push_back({"the " + cfg_.penalty + " penalty", pen});
+    if (!check_update("critic", k, std::move(checked), *d_, d_params_, &out.grad_norm_d, out)) return out;
     opt_d_->step();
     if (penalty_ == Penalty::WeightClip) clip_weights(*d_, cfg_.clip);
     if (k + 1 == cfg_.n_critic) {
@@ -184,8 +258,11 @@ StepLosses Trainer::train_step() {
   Tensor lg = g_loss(loss_, f);
   opt_g_->zero_grad();
   lg.backward();
-  opt_g_->step();
   for (Tensor p : d_->parameters()) p.set_requires_grad(true);
+  if (!check_update("generator", -1, {{"loss_g (the " + cfg_.loss + " generator loss)", lg}}, *g_, g_params_,
+                    &out.grad_norm_g, out))
+    return out;
+  opt_g_->step();
   out.loss_g = lg.item();
   update_ema();
   ++step_;
@@ -230,31 +307,98 @@ void Trainer::write_samples_png(int64_t step) {
 
 std::string Trainer::save_checkpoint() {
   std::string path = checkpoint_path(run_dir_, step_);
-  ganglion::save_checkpoint(path, cfg_, step_, parts());
+  try {
+    ganglion::save_checkpoint(path, cfg_, step_, parts());
+  } catch (const Error& e) {
+    auto all = list_checkpoints(run_dir_);
+    std::string kept = all.empty() ? "there is no earlier checkpoint"
+                                   : "the last good checkpoint '" + all.back() + "' is untouched";
+    throw Error("cannot write checkpoint at step " + std::to_string(step_) + ": " + e.what() + "; " + kept);
+  }
   prune_checkpoints(run_dir_, cfg_.keep_checkpoints);
   return path;
+}
+
+std::string Trainer::roll_back(std::ostream* log) {
+  auto all = list_checkpoints(run_dir_);
+  std::string problems;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    try {
+      Checkpoint ck = read_checkpoint(*it);
+      const double scale = lr_scale_;  // the cut compounds over this run's rollbacks, never reset by restoring
+      restore_checkpoint(ck, parts(), &cfg_);
+      lr_scale_ = scale * cfg_.nan_lr_cut;
+      step_ = ck.step;
+      return *it;
+    } catch (const Error& e) {
+      if (log) *log << "rollback: skipping unreadable checkpoint: " << e.what() << "\n";
+      problems += std::string("; ") + e.what();
+    }
+  }
+  throw Error("rollback: no readable checkpoint in '" + (fs::path(run_dir_) / "checkpoints").string() + "'" +
+              problems);
 }
 
 TrainResult Trainer::run(const TrainHooks& hooks) {
   using clock = std::chrono::steady_clock;
   TrainResult res;
   res.run_dir = run_dir_;
+  const NanPolicy on_nan = parse_nan_policy(cfg_.on_nan);
   const Mixture2d* modes = data_->mixture() && data_->mixture()->has_modes() ? data_->mixture() : nullptr;
   res.has_modes = modes != nullptr;
   const fs::path metrics_path = fs::path(run_dir_) / "metrics.jsonl";
   std::ofstream metrics(metrics_path, std::ios::app);
-  if (!metrics) throw Error("cannot write '" + metrics_path.string() + "'");
+  if (!metrics) throw Error("cannot write '" + metrics_path.string() + "': " + std::strerror(errno));
   if (step_ == 0) write_samples_png(0);
+  std::string last_ckpt;
+  // A rollback needs a checkpoint to go back to.
+  if (on_nan == NanPolicy::Rollback && list_checkpoints(run_dir_).empty()) last_ckpt = save_checkpoint();
   const auto t0 = clock::now();
   auto window_t = t0;
   const int64_t first = step_;
   int64_t window_step = step_;
-  std::string last_ckpt;
   while (step_ < cfg_.steps) {
     StepLosses l = train_step();
+    bool skipped = false;
+    if (!l.nonfinite.empty()) {
+      if (on_nan == NanPolicy::Skip) {
+        ++step_;  // the step was undone but is spent: its data and noise are not drawn again
+        ++res.skipped_steps;
+        skipped = true;
+        if (hooks.log) *hooks.log << l.nonfinite << "; step skipped (" << res.skipped_steps << " so far)\n";
+      } else if (on_nan == NanPolicy::Rollback && res.rollbacks < cfg_.nan_max_rollbacks) {
+        ++res.rollbacks;
+        std::string from = roll_back(hooks.log);
+        metrics.close();
+        truncate_metrics(metrics_path, step_);
+        metrics.open(metrics_path, std::ios::app);
+        if (!metrics) throw Error("cannot write '" + metrics_path.string() + "': " + std::strerror(errno));
+        window_t = clock::now(), window_step = step_;
+        if (hooks.log)
+          *hooks.log << l.nonfinite << "; rolled back to step " << step_ << " (" << from << "), learning rates x"
+                     << lr_scale_ << " (rollback " << res.rollbacks << " of " << cfg_.nan_max_rollbacks << ")\n";
+        continue;
+      } else {
+        // stop, or rollbacks used up: keep the last good state, exactly as after step_ steps (the failed step was
+        // undone; its noise and data draws are rewound too). A checkpoint already written for it is kept.
+        rewind_noise_and_data_to_step_start();
+        auto all = list_checkpoints(run_dir_);
+        last_ckpt = !all.empty() && all.back() == checkpoint_path(run_dir_, step_) ? all.back() : save_checkpoint();
+        res.failed = true;
+        res.failure = l.nonfinite + "; " +
+                      (on_nan == NanPolicy::Stop ? std::string("stopped (on_nan stop)")
+                                                 : "gave up after " + std::to_string(res.rollbacks) +
+                                                       " rollback(s) (nan_max_rollbacks " +
+                                                       std::to_string(cfg_.nan_max_rollbacks) + ")") +
+                      "; the last good state is checkpoint '" + last_ckpt + "' (continue with --resume " + run_dir_ +
+                      ", e.g. with --on-nan skip or rollback)";
+        if (hooks.log) *hooks.log << res.failure << "\n";
+        break;
+      }
+    }
     const bool last = step_ == cfg_.steps;
     const int stop = hooks.stop ? hooks.stop->load() : 0;
-    if (step_ % cfg_.log_every == 0 || last) {
+    if (!skipped && (step_ % cfg_.log_every == 0 || last)) {
       auto now = clock::now();
       double dt = std::chrono::duration<double>(now - window_t).count();
       double its = dt > 0 ? static_cast<double>(step_ - window_step) / dt : 0;
@@ -264,7 +408,10 @@ TrainResult Trainer::run(const TrainHooks& hooks) {
                             {"loss_g", l.loss_g},
                             {"d_real", l.d_real},
                             {"d_fake", l.d_fake},
+                            {"grad_norm_d", l.grad_norm_d},
+                            {"grad_norm_g", l.grad_norm_g},
                             {"seconds", std::chrono::duration<double>(now - t0).count()}};
+      if (res.skipped_steps) row["skipped_steps"] = res.skipped_steps;
       std::string line = "step " + std::to_string(step_) + "/" + std::to_string(cfg_.steps) + "  " +
                          fmt("%.1f it/s", its) + "  ETA " +
                          duration(its > 0 ? static_cast<double>(cfg_.steps - step_) / its : -1) +
@@ -280,6 +427,7 @@ TrainResult Trainer::run(const TrainHooks& hooks) {
                 fmt("%.1f%%", 100 * m.hq_fraction) + "  kl " + fmt("%.3f", m.reverse_kl);
       }
       metrics << row.dump() << "\n" << std::flush;
+      if (!metrics) throw Error("cannot write '" + metrics_path.string() + "': " + std::strerror(errno));
       if (hooks.log) *hooks.log << line << std::endl;
     }
     if (step_ % cfg_.sample_every == 0 || last) write_samples_png(step_);
@@ -297,6 +445,9 @@ TrainResult Trainer::run(const TrainHooks& hooks) {
   res.seconds = std::chrono::duration<double>(clock::now() - t0).count();
   res.checkpoint = last_ckpt;
   nlohmann::json final_json = {{"step", step_}, {"seconds", res.seconds}, {"interrupted", res.interrupted}};
+  if (res.skipped_steps) final_json["skipped_steps"] = res.skipped_steps;
+  if (res.rollbacks) final_json["rollbacks"] = res.rollbacks;
+  if (res.failed) final_json["failure"] = res.failure;
   if (modes) {
     res.final_metrics = mode_metrics(sample_generator(sampling_model(), fixed_noise()), *modes);
     final_json["modes"] = res.final_metrics.modes_captured;

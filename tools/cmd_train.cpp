@@ -1,6 +1,7 @@
 // tools/cmd_train.cpp — `ganglion train`: resolves the config (preset, then --config file, then flags), makes the
 // run folder, trains with progress lines, stops cleanly on SIGINT/SIGTERM (checkpoint, exit 130/143), resumes
-// with --resume, and prints where the run folder and report are and the final 2-D metrics.
+// with --resume, follows --on-nan stop|skip|rollback on a NaN/Inf (exit 1 with the message when it stops), and
+// prints where the run folder and report are and the final 2-D metrics.
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -28,6 +29,9 @@ extern "C" void on_stop_signal(int sig) {
 
 struct TrainArgs {
   std::string preset, config_file, device, out, run_dir, resume, data, data_path, d_norm, loss, penalty, lr_schedule;
+  std::string on_nan;
+  float nan_lr_cut = 0;
+  int64_t nan_max_rollbacks = -1;
   int64_t image_size = 0, channels = 0, nz = 0, ngf = 0, ndf = 0;
   uint64_t seed = 0;
   int64_t steps = 0, batch = 0, n_critic = 0, pack = 0, log_every = 0, sample_every = 0, checkpoint_every = 0;
@@ -61,12 +65,17 @@ int run_train(const TrainArgs& a, CLI::App& app) {
                           "--nz", "--ngf", "--ndf", "--d-norm"})
       if (given(f))
         throw Error(std::string("--resume continues the checkpoint's own config; ") + f +
-                    " cannot be changed (only --steps, --device and --data-path can)");
+                    " cannot be changed (only --steps, --device, --data-path and the --on-nan flags can)");
     ResumeOverrides o;
     o.steps = a.steps;
     o.device = a.device;
     o.data_path = a.data_path;
     trainer = Trainer::resume(a.resume, o, &std::cout);
+    TrainConfig nan = trainer->config();
+    if (given("--on-nan")) nan.on_nan = a.on_nan;
+    if (given("--nan-lr-cut")) nan.nan_lr_cut = a.nan_lr_cut;
+    if (given("--nan-max-rollbacks")) nan.nan_max_rollbacks = a.nan_max_rollbacks;
+    trainer->set_nan_policy(nan);
   } else {
     TrainConfig c = preset_config(a.preset.empty() ? default_preset_name() : a.preset);
     if (!a.config_file.empty()) c = load_config_file(a.config_file, given("--preset") ? &c : nullptr);
@@ -108,6 +117,9 @@ int run_train(const TrainArgs& a, CLI::App& app) {
     if (given("--sample-every")) c.sample_every = a.sample_every;
     if (given("--checkpoint-every")) c.checkpoint_every = a.checkpoint_every;
     if (given("--out")) c.out_dir = a.out;
+    if (given("--on-nan")) c.on_nan = a.on_nan;
+    if (given("--nan-lr-cut")) c.nan_lr_cut = a.nan_lr_cut;
+    if (given("--nan-max-rollbacks")) c.nan_max_rollbacks = a.nan_max_rollbacks;
     validate(c);
     if (a.print_config) {
       std::cout << to_json(c).dump(2) << "\n";
@@ -150,6 +162,9 @@ int run_train(const TrainArgs& a, CLI::App& app) {
   } else {
     std::cout << "final (step " << r.step << ", " << r.seconds << " s)\n";
   }
+  if (r.skipped_steps || r.rollbacks)
+    std::cout << "non-finite steps: " << r.skipped_steps << " skipped, " << r.rollbacks << " rollback(s)\n";
+  if (r.failed) throw Error(r.failure);  // one line on stderr, exit 1
   if (r.interrupted) {
     std::cout << "interrupted; continue with: ganglion train --resume " << r.run_dir << "\n";
     return 128 + r.stop_signal;
@@ -206,6 +221,11 @@ Command add_train(CLI::App& root) {
   app->add_option("--log-every", a->log_every, "Steps between progress lines / metrics");
   app->add_option("--sample-every", a->sample_every, "Steps between sample images");
   app->add_option("--checkpoint-every", a->checkpoint_every, "Steps between checkpoints");
+  app->add_option("--on-nan", a->on_nan,
+                  "On a NaN/Inf loss or gradient: stop (keep the last good state, exit 1) | skip (drop the step) | "
+                  "rollback (back to the newest checkpoint)");
+  app->add_option("--nan-lr-cut", a->nan_lr_cut, "Rollback: multiply the learning rates by this (0, 1] each time");
+  app->add_option("--nan-max-rollbacks", a->nan_max_rollbacks, "Rollback: give up (exit 1) after this many");
   app->add_option("--threads", a->threads, "CPU threads (default: 1 for the 2-D models, else OpenMP's choice)");
   app->add_flag("--print-config", a->print_config, "Print the resolved config as JSON and exit");
   app->add_flag("--quiet,-q", a->quiet, "No progress lines");
