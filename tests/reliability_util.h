@@ -1,9 +1,11 @@
 // tests/reliability_util.h — helpers shared by the tests/test_reliability_*.cpp files: a tiny 2-D training config
-// that runs in milliseconds a step, a fresh scratch folder per test, and reading a file's bytes.
+// that runs in milliseconds a step, a fresh scratch folder per test, reading and writing a file's bytes, and the
+// message of the ganglion::Error a call throws.
 #pragma once
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -46,6 +48,16 @@ inline std::string read_bytes(const std::string& path) {
   std::stringstream s;
   s << f.rdbuf();
   return s.str();
+}
+
+// The message of the ganglion::Error that f throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ganglion::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 inline void write_bytes(const std::string& path, const std::string& bytes) {

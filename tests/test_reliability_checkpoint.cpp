@@ -15,6 +15,7 @@
 #include "reliability_util.h"
 
 using namespace ganglion;
+using reliability::error_of;
 using reliability::read_bytes;
 using reliability::scratch_dir;
 using reliability::tiny_config;
@@ -33,15 +34,6 @@ std::vector<std::string> two_checkpoints(const std::string& dir) {
   t.train_step();
   t.save_checkpoint();
   return list_checkpoints(dir);
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 bool has_temp_files(const std::string& dir) {

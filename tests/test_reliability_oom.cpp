@@ -6,19 +6,12 @@
 #include "core/dispatch.h"
 #include "core/ops.h"
 #include "core/rng.h"
+#include "reliability_util.h"
 
 using namespace ganglion;
+using reliability::error_of;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kAsan = true;  // ASan's allocator aborts on huge sizes unless told allocator_may_return_null=1
@@ -58,11 +51,6 @@ TEST_CASE("host out of memory: the op, the bytes, the shape and the free memory 
 
 TEST_CASE("a shape whose byte size does not fit 64 bits is refused before allocating", "[reliability]") {
   const int64_t huge = int64_t{1} << 40;
-  std::string e;
-  try {
-    Tensor::empty({huge, huge});
-  } catch (const Error& err) {
-    e = err.what();
-  }
-  CHECK(e == "a tensor of shape [1099511627776,1099511627776] is too large to address");
+  CHECK(error_of([&] { Tensor::empty({huge, huge}); }) ==
+        "a tensor of shape [1099511627776,1099511627776] is too large to address");
 }
