@@ -61,7 +61,8 @@ struct FileSizeLimit {
 
 }  // namespace
 
-TEST_CASE("checkpoints carry CRC-32s of their data and metadata and leave no temporary files", "[reliability]") {
+TEST_CASE("checkpoints carry CRC-32s of their data and metadata, leave no temporary files, and older ones load",
+          "[reliability]") {
   const std::string dir = scratch_dir("ck_crc");
   auto cks = two_checkpoints(dir);
   REQUIRE(cks.size() == 2);
@@ -71,6 +72,14 @@ TEST_CASE("checkpoints carry CRC-32s of their data and metadata and leave no tem
   CHECK(meta.at("header_crc32").size() == 8);
   CHECK(meta.at("lr_scale") == "1");
   CHECK_FALSE(has_temp_files(dir));
+  CHECK(read_checkpoint(cks[1]).step == 4);
+  // A checkpoint written before checksums existed (neither entry) is still read; one with a single entry is not.
+  TensorMap tensors = load_safetensors(cks[1], &meta);
+  meta.erase("payload_crc32");
+  save_safetensors(cks[1], tensors, meta);
+  CHECK(error_of([&] { read_checkpoint(cks[1]); }).find("has only one of its two checksums") != std::string::npos);
+  meta.erase("header_crc32");
+  save_safetensors(cks[1], tensors, meta);
   CHECK(read_checkpoint(cks[1]).step == 4);
   fs::remove_all(dir);
 }
