@@ -344,6 +344,7 @@ TrainResult Trainer::run(const TrainHooks& hooks) {
   TrainResult res;
   res.run_dir = run_dir_;
   const NanPolicy on_nan = parse_nan_policy(cfg_.on_nan);
+  std::ostream* events = hooks.events ? hooks.events : hooks.log;
   const Mixture2d* modes = data_->mixture() && data_->mixture()->has_modes() ? data_->mixture() : nullptr;
   res.has_modes = modes != nullptr;
   const fs::path metrics_path = fs::path(run_dir_) / "metrics.jsonl";
@@ -365,18 +366,19 @@ TrainResult Trainer::run(const TrainHooks& hooks) {
         ++step_;  // the step was undone but is spent: its data and noise are not drawn again
         ++res.skipped_steps;
         skipped = true;
-        if (hooks.log) *hooks.log << l.nonfinite << "; step skipped (" << res.skipped_steps << " so far)\n";
+        if (events) *events << l.nonfinite << "; step skipped (" << res.skipped_steps << " so far)" << std::endl;
       } else if (on_nan == NanPolicy::Rollback && res.rollbacks < cfg_.nan_max_rollbacks) {
         ++res.rollbacks;
-        std::string from = roll_back(hooks.log);
+        std::string from = roll_back(events);
         metrics.close();
         truncate_metrics(metrics_path, step_);
         metrics.open(metrics_path, std::ios::app);
         if (!metrics) throw Error("cannot write '" + metrics_path.string() + "': " + std::strerror(errno));
         window_t = clock::now(), window_step = step_;
-        if (hooks.log)
-          *hooks.log << l.nonfinite << "; rolled back to step " << step_ << " (" << from << "), learning rates x"
-                     << lr_scale_ << " (rollback " << res.rollbacks << " of " << cfg_.nan_max_rollbacks << ")\n";
+        if (events)
+          *events << l.nonfinite << "; rolled back to step " << step_ << " (" << from << "), learning rates x"
+                  << lr_scale_ << " (rollback " << res.rollbacks << " of " << cfg_.nan_max_rollbacks << ")"
+                  << std::endl;
         continue;
       } else {
         // stop, or rollbacks used up: keep the last good state, exactly as after step_ steps (the failed step was

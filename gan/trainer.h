@@ -44,6 +44,7 @@ using UpdateHook = std::function<void(int64_t step, const std::string& model, st
 struct TrainHooks {
   std::ostream* log = nullptr;             // progress lines (none when null)
   const std::atomic<int>* stop = nullptr;  // non-zero: finish the step, checkpoint and return (the signal number)
+  std::ostream* events = nullptr;          // NaN/Inf skips and rollbacks (to `log` when null)
 };
 
 struct TrainResult {

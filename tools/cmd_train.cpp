@@ -146,6 +146,7 @@ int run_train(const TrainArgs& a, CLI::App& app) {
   TrainHooks hooks;
   hooks.log = a.quiet ? nullptr : &std::cout;
   hooks.stop = &g_stop;
+  hooks.events = &std::cout;  // NaN/Inf skips and rollbacks are shown even with --quiet
   TrainResult r = trainer->run(hooks);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
