@@ -27,10 +27,10 @@ struct NamedLoss {
 struct GuardResult {
   bool finite = true;
   double grad_norm = 0;  // the L2 norm over every gradient (when finite)
-  std::string where;     // when not finite: e.g. "gradient of D.net.2.weight (3 of 64 values NaN/Inf)"
+  std::string where;     // when not finite: e.g. "gradient of D.2.weight (3 of 64 values NaN/Inf)"
 };
 
-// Checks `losses` and the gradients of `params` (names as they should appear, e.g. "D.net.0.weight"); parameters
+// Checks `losses` and the gradients of `params` (names as they should appear, e.g. "D.0.weight"); parameters
 // with no gradient are left out. Runs with no autograd recording.
 GuardResult check_finite(const std::vector<NamedLoss>& losses, const NamedTensors& params);
 
