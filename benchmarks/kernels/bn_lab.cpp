@@ -214,7 +214,11 @@ struct DeviceBn {
   explicit DeviceBn(const BnData& in)
       : x(in.x), gamma(in.gamma), beta(in.beta), dy(in.dy), rm(in.running_mean), rv(in.running_var), y(in.x.size()),
         mean(in.gamma.size()), invstd(in.gamma.size()), dx(in.x.size()), dgamma(in.gamma.size()),
-        dbeta(in.gamma.size()), act(in.x.size()), mask(in.x.size()), gin(in.x.size()) {}
+        dbeta(in.gamma.size()), act(in.x.size()), mask(in.x.size()), gin(in.x.size()) {
+    // Outputs start as NaN: an element a kernel fails to write cannot pass validation on stale correct values
+    // that the caching allocator handed back from an earlier op.
+    for (DeviceBuffer* b : {&y, &mean, &invstd, &dx, &dgamma, &dbeta, &act, &mask, &gin}) b->poison();
+  }
   BnPtrs ptrs() const {
     return {x.get(),   gamma.get(), beta.get(), dy.get(),     rm.get(),  rv.get(),   y.get(),  mean.get(),
             invstd.get(), dx.get(),  dgamma.get(), dbeta.get(), act.get(), mask.get(), gin.get()};

@@ -29,6 +29,16 @@ std::string name_of(const char* const (&names)[N], int algo) {
   return algo >= 0 && algo < static_cast<int>(N) ? names[algo] : "algo " + std::to_string(algo);
 }
 
+std::string math_name(cudnnMathType_t m) {
+  switch (m) {
+    case CUDNN_DEFAULT_MATH: return "default";
+    case CUDNN_TENSOR_OP_MATH: return "tensor-op";
+    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION: return "tensor-op-allow-conversion";
+    case CUDNN_FMA_MATH: return "fma";
+  }
+  return "math " + std::to_string(static_cast<int>(m));
+}
+
 // Workspace the search may use: enough for every algorithm cuDNN offers on these shapes, a quarter of free memory
 // at most.
 size_t search_workspace() {
@@ -100,7 +110,7 @@ CudnnFound::CudnnFound(const ConvShape& c, ConvDir d, CudnnMath m, const float* 
       if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
       algo_ = static_cast<int>(perf[i].algo);
       workspace_ = perf[i].memory;
-      tensor_op_ = perf[i].mathType == CUDNN_TENSOR_OP_MATH || perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+      math_name_ = math_name(perf[i].mathType);
       algo_name_ = name_of(names, algo_);
       ok_ = true;
       return;

@@ -24,9 +24,8 @@ class CudnnFound {
 
   bool ok() const { return ok_; }
   const std::string& why() const { return why_; }
-  // "IMPLICIT_PRECOMP_GEMM tensor-op" — the algorithm and the math it ran with.
-  std::string algorithm() const { return algo_name_ + (tensor_op_ ? " tensor-op" : " fma"); }
-  bool tensor_op() const { return tensor_op_; }
+  // "IMPLICIT_PRECOMP_GEMM math=tensor-op" — the algorithm and the math type cuDNN reported for it.
+  std::string algorithm() const { return algo_name_ + " math=" + math_name_; }
   void run(const float* a, const float* b, float* out);  // the found algorithm on new operands
 
  private:
@@ -35,8 +34,8 @@ class CudnnFound {
   ConvDir dir_;
   int algo_ = 0;
   size_t workspace_ = 0;
-  bool ok_ = false, tensor_op_ = false;
-  std::string algo_name_, why_;
+  bool ok_ = false;
+  std::string algo_name_, math_name_, why_;
 };
 
 }  // namespace ganglion::lab

@@ -150,7 +150,8 @@ Ceilings measure_ceilings(int reps) {
   c.tf32_tflops = gemm_tflops(n, CUBLAS_COMPUTE_32F_FAST_TF32, reps);
   constexpr size_t bytes = size_t(1) << 30;
   {
-    DeviceBuffer src(uniform(bytes / sizeof(float), 3)), dst(bytes / sizeof(float));
+    DeviceBuffer src(bytes / sizeof(float)), dst(bytes / sizeof(float));
+    GANGLION_CUDA_CHECK(cudaMemsetAsync(src.get(), 0x3f, bytes, engine_stream()), "lab: ceiling memset");
     const Timing t = time_gpu(
         [&] {
           GANGLION_CUDA_CHECK(cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice, engine_stream()),
@@ -180,12 +181,6 @@ std::string device_summary() {
          std::to_string(p.multiProcessorCount) + " SMs, L2 " + std::to_string(p.l2CacheSize >> 20) + " MB, " +
          fixed(static_cast<double>(p.totalGlobalMem) / (1ull << 30), 1) + " GiB, CUDA runtime " + ver(runtime) +
          ", driver " + ver(driver) + ", cuDNN " + std::to_string(cudnn);
-}
-
-size_t device_free_bytes() {
-  size_t free_b = 0, total = 0;
-  GANGLION_CUDA_CHECK(cudaMemGetInfo(&free_b, &total), "lab: cudaMemGetInfo");
-  return free_b;
 }
 
 }  // namespace ganglion::lab

@@ -56,7 +56,4 @@ std::string device_summary();
 // The labs' cuBLAS handle (a cublasHandle_t), created on first use and bound to the engine's stream.
 void* lab_cublas();
 
-// How many bytes of device memory the caching allocator may still take (cudaMemGetInfo's free bytes).
-size_t device_free_bytes();
-
 }  // namespace ganglion::lab
