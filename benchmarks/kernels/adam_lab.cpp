@@ -89,14 +89,16 @@ void gpu_rows(const std::vector<int64_t>& sizes, const AdamState& s, const AdamS
     const std::string ok = check_state(checks, "adam " + layout + " vs CPU twin", s, got, twin, e_state, e_step);
     const Timing t = time_gpu(run, o.warmup, o.reps);
     const double us = t.median_ms * 1e3, gbps = bytes / (us * 1e-6) * 1e-9;
-    table.add({layout, std::to_string(n), std::to_string(launches), fixed(bytes / 1e6, 1), fixed(us, 1),
-               fixed(gbps, 0), percent(gbps, ceil.copy_gbps), fixed(floor_us, 1), fixed(us / floor_us, 2), sci(e_state),
-               sci(e_step), ok});
+    table.add({layout, std::to_string(n), std::to_string(launches), fixed(bytes / 1e6, 1), fixed(us, 1), fixed(gbps, 0),
+               percent(gbps, ceil.copy_gbps), fixed(floor_us, 1), fixed(us / floor_us, 2), sci(e_state), sci(e_step),
+               ok});
   };
   {
     DeviceBuffer p(s.p), g(s.g), m(s.m), v(s.v);
-    auto run = [&] { cuda::adam_update(st, p.get(), g.get(), m.get(), v.get(), n, h.lr, h.beta1, h.beta2, h.eps,
-                                       h.weight_decay, h.step); };
+    auto run = [&] {
+      cuda::adam_update(st, p.get(), g.get(), m.get(), v.get(), n, h.lr, h.beta1, h.beta2, h.eps, h.weight_decay,
+                        h.step);
+    };
     run();
     const AdamState got{p.download(), g.download(), m.download(), v.download()};
     row("flat buffer (one call)", 1, got, run);
@@ -121,8 +123,8 @@ void gpu_rows(const std::vector<int64_t>& sizes, const AdamState& s, const AdamS
     run();
     AdamState got;
     for (size_t i = 0; i < sizes.size(); ++i) {
-      for (auto [dst, src] : {std::pair{&got.p, &p[i]}, std::pair{&got.g, &g[i]}, std::pair{&got.m, &m[i]},
-                              std::pair{&got.v, &v[i]}}) {
+      for (auto [dst, src] :
+           {std::pair{&got.p, &p[i]}, std::pair{&got.g, &g[i]}, std::pair{&got.m, &m[i]}, std::pair{&got.v, &v[i]}}) {
         const std::vector<float> part = src->download();
         dst->insert(dst->end(), part.begin(), part.end());
       }
@@ -147,8 +149,8 @@ int run(const LabOptions& o) {
       "bytes = 28 per parameter (read p, g, m, v; write p, m, v); GB/s = bytes / median time; floor us = bytes / "
       "copy bandwidth; x floor = time / floor.",
       "validation: CPU twin vs the formula in double; GPU vs the CPU twin from the same state (p, m, v, and p's step "
-      "on its own scale). max rel err = max|got - ref| / max|ref|; tolerance " + sci(kTolFp32) + " (p, m, v), " + sci(kTolStep) +
-          " (p step: differences of float32 values).",
+      "on its own scale). max rel err = max|got - ref| / max|ref|; tolerance " +
+          sci(kTolFp32) + " (p, m, v), " + sci(kTolStep) + " (p step: differences of float32 values).",
   };
   Checks checks;
   Table cpu_table({"model", "tensors", "parameters", "max rel err (p, m, v)", "max rel err (p step)", "ok"});

@@ -8,11 +8,10 @@
 //     BN+act rows), validated against the CPU twins on the same inputs, timed (L2 flushed, CUDA events, median),
 //     GB/s on the compulsory bytes against the measured device-to-device copy bandwidth.
 // Exit status 1 when any validation fails, 2 on bad flags.
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
 #include <functional>
-
-#include <CLI/CLI.hpp>
 
 #include "benchmarks/kernels/lab_models.h"
 #include "benchmarks/kernels/lab_util.h"
@@ -31,11 +30,11 @@ constexpr float kMomentum = 0.1f, kEps = 1e-5f;
 
 // One layer's inputs and the outputs of every op (filled by the CPU twins or the reference).
 struct BnData {
-  std::vector<float> x, gamma, beta, running_mean, running_var, dy;             // inputs
-  std::vector<float> y, mean, invstd, new_rm, new_rv;                           // bn forward
-  std::vector<float> dx, dgamma, dbeta;                                          // bn backward (upstream dy)
-  std::vector<float> act;                                                        // act(y)
-  std::vector<float> act_dx, act_dgamma, act_dbeta;                              // BN+act backward (upstream dy)
+  std::vector<float> x, gamma, beta, running_mean, running_var, dy;  // inputs
+  std::vector<float> y, mean, invstd, new_rm, new_rv;                // bn forward
+  std::vector<float> dx, dgamma, dbeta;                              // bn backward (upstream dy)
+  std::vector<float> act;                                            // act(y)
+  std::vector<float> act_dx, act_dgamma, act_dbeta;                  // BN+act backward (upstream dy)
 };
 
 BnData make_inputs(const BnLayer& l, uint64_t seed) {
@@ -161,9 +160,9 @@ BnData cpu_twin(const BnLayer& l, const BnData& in) {
   o.mean.assign(c, NAN), o.invstd.assign(c, NAN), o.dgamma.assign(c, NAN), o.dbeta.assign(c, NAN);
   o.act_dgamma.assign(c, NAN), o.act_dbeta.assign(c, NAN);
   o.new_rm = in.running_mean, o.new_rv = in.running_var;
-  BnPtrs p{o.x.data(),      o.gamma.data(),  o.beta.data(),   o.dy.data(),  o.new_rm.data(),
-           o.new_rv.data(), o.y.data(),      o.mean.data(),   o.invstd.data(), o.dx.data(),
-           o.dgamma.data(), o.dbeta.data(),  o.act.data(),    mask.data(),  gin.data()};
+  BnPtrs p{o.x.data(),      o.gamma.data(), o.beta.data(), o.dy.data(),     o.new_rm.data(),
+           o.new_rv.data(), o.y.data(),     o.mean.data(), o.invstd.data(), o.dx.data(),
+           o.dgamma.data(), o.dbeta.data(), o.act.data(),  mask.data(),     gin.data()};
   run_act_forward(k, nullptr, l, p);
   run_bn_backward(k, nullptr, l, p);
   BnPtrs q = p;
@@ -180,7 +179,10 @@ double worst(std::initializer_list<std::pair<const std::vector<float>*, const st
 }
 
 double fwd_err(const BnData& got, const BnData& ref) {
-  return worst({{&got.y, &ref.y}, {&got.mean, &ref.mean}, {&got.invstd, &ref.invstd}, {&got.new_rm, &ref.new_rm},
+  return worst({{&got.y, &ref.y},
+                {&got.mean, &ref.mean},
+                {&got.invstd, &ref.invstd},
+                {&got.new_rm, &ref.new_rm},
                 {&got.new_rv, &ref.new_rv}});
 }
 double bwd_err(const BnData& got, const BnData& ref) {
@@ -212,16 +214,28 @@ double sequence_bytes(int op, const BnLayer& l) {
 struct DeviceBn {
   DeviceBuffer x, gamma, beta, dy, rm, rv, y, mean, invstd, dx, dgamma, dbeta, act, mask, gin;
   explicit DeviceBn(const BnData& in)
-      : x(in.x), gamma(in.gamma), beta(in.beta), dy(in.dy), rm(in.running_mean), rv(in.running_var), y(in.x.size()),
-        mean(in.gamma.size()), invstd(in.gamma.size()), dx(in.x.size()), dgamma(in.gamma.size()),
-        dbeta(in.gamma.size()), act(in.x.size()), mask(in.x.size()), gin(in.x.size()) {
+      : x(in.x),
+        gamma(in.gamma),
+        beta(in.beta),
+        dy(in.dy),
+        rm(in.running_mean),
+        rv(in.running_var),
+        y(in.x.size()),
+        mean(in.gamma.size()),
+        invstd(in.gamma.size()),
+        dx(in.x.size()),
+        dgamma(in.gamma.size()),
+        dbeta(in.gamma.size()),
+        act(in.x.size()),
+        mask(in.x.size()),
+        gin(in.x.size()) {
     // Outputs start as NaN: an element a kernel fails to write cannot pass validation on stale correct values
     // that the caching allocator handed back from an earlier op.
     for (DeviceBuffer* b : {&y, &mean, &invstd, &dx, &dgamma, &dbeta, &act, &mask, &gin}) b->poison();
   }
   BnPtrs ptrs() const {
-    return {x.get(),   gamma.get(), beta.get(), dy.get(),     rm.get(),  rv.get(),   y.get(),  mean.get(),
-            invstd.get(), dx.get(),  dgamma.get(), dbeta.get(), act.get(), mask.get(), gin.get()};
+    return {x.get(),      gamma.get(), beta.get(),   dy.get(),    rm.get(),  rv.get(),   y.get(),  mean.get(),
+            invstd.get(), dx.get(),    dgamma.get(), dbeta.get(), act.get(), mask.get(), gin.get()};
   }
 };
 
@@ -247,10 +261,18 @@ void gpu_rows(const BnLayer& l, const BnData& in, const BnData& twin, const Ceil
       }
       std::function<void()> run;
       switch (op) {
-        case 0: run = [&, p] { run_bn_forward(k, s, l, p); }; break;
-        case 1: run = [&, p] { run_bn_backward(k, s, l, p); }; break;
-        case 2: run = [&, p] { run_act_forward(k, s, l, p); }; break;
-        default: run = [&, p] { run_act_backward(k, s, l, p); }; break;
+        case 0:
+          run = [&, p] { run_bn_forward(k, s, l, p); };
+          break;
+        case 1:
+          run = [&, p] { run_bn_backward(k, s, l, p); };
+          break;
+        case 2:
+          run = [&, p] { run_act_forward(k, s, l, p); };
+          break;
+        default:
+          run = [&, p] { run_act_backward(k, s, l, p); };
+          break;
       }
       run();
       BnData got;
@@ -290,7 +312,8 @@ int run(const LabOptions& o) {
       "mul: +20n).",
       "GB/s = floor bytes / median time; floor us = floor bytes / copy bandwidth; x floor = time / floor.",
       "validation: CPU twins vs a two-pass reference in double; GPU vs the CPU twins on the same inputs. max rel "
-      "err = max|got - ref| / max|ref| over every output of the op; tolerance " + sci(kTolFp32) + ".",
+      "err = max|got - ref| / max|ref| over every output of the op; tolerance " +
+          sci(kTolFp32) + ".",
   };
   Checks checks;
   Table cpu_table({"layer", "N,C,L", "act", "bn fwd err", "bn bwd err", "bn+act fwd err", "bn+act bwd err", "ok"});
@@ -339,8 +362,8 @@ int main(int argc, char** argv) {
   LabOptions o;
   o.models = "dcgan64";
   o.reps = 50;
-  const int code = parse_options("bn_lab", "BatchNorm lab: ours vs cuDNN, and BN+activation as the engine runs it",
-                                 argc, argv, o);
+  const int code =
+      parse_options("bn_lab", "BatchNorm lab: ours vs cuDNN, and BN+activation as the engine runs it", argc, argv, o);
   if (code >= 0) return code;
   try {
     return run(o);

@@ -18,11 +18,11 @@ namespace ganglion::lab {
 
 namespace {
 
-constexpr const char* kFwdNames[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT",
-                                     "FFT",           "FFT_TILING",            "WINOGRAD", "WINOGRAD_NONFUSED"};
+constexpr const char* kFwdNames[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING",
+                                     "WINOGRAD",      "WINOGRAD_NONFUSED"};
 constexpr const char* kBwdDataNames[] = {"ALGO_0", "ALGO_1", "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
-constexpr const char* kBwdFilterNames[] = {"ALGO_0",   "ALGO_1",           "FFT",       "ALGO_3",
-                                           "WINOGRAD", "WINOGRAD_NONFUSED", "FFT_TILING"};
+constexpr const char* kBwdFilterNames[] = {"ALGO_0",    "ALGO_1", "FFT", "ALGO_3", "WINOGRAD", "WINOGRAD_NONFUSED",
+                                           "FFT_TILING"};
 
 template <size_t N>
 std::string name_of(const char* const (&names)[N], int algo) {
@@ -31,10 +31,14 @@ std::string name_of(const char* const (&names)[N], int algo) {
 
 std::string math_name(cudnnMathType_t m) {
   switch (m) {
-    case CUDNN_DEFAULT_MATH: return "default";
-    case CUDNN_TENSOR_OP_MATH: return "tensor-op";
-    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION: return "tensor-op-allow-conversion";
-    case CUDNN_FMA_MATH: return "fma";
+    case CUDNN_DEFAULT_MATH:
+      return "default";
+    case CUDNN_TENSOR_OP_MATH:
+      return "tensor-op";
+    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION:
+      return "tensor-op-allow-conversion";
+    case CUDNN_FMA_MATH:
+      return "fma";
   }
   return "math " + std::to_string(static_cast<int>(m));
 }
@@ -80,14 +84,15 @@ CudnnFound::CudnnFound(const ConvShape& c, ConvDir d, CudnnMath m, const float* 
   GANGLION_CUDNN_CHECK(cudnnCreateTensorDescriptor(&ds.y), op);
   GANGLION_CUDNN_CHECK(cudnnCreateFilterDescriptor(&ds.w), op);
   GANGLION_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&ds.conv), op);
-  GANGLION_CUDNN_CHECK(cudnnSetTensor4dDescriptor(ds.x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i32(c.N), i32(c.C),
-                                                  i32(c.H), i32(c.W)),
-                       op);
-  GANGLION_CUDNN_CHECK(cudnnSetTensor4dDescriptor(ds.y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i32(c.N), i32(c.K),
-                                                  i32(c.P), i32(c.Q)),
-                       op);
   GANGLION_CUDNN_CHECK(
-      cudnnSetFilter4dDescriptor(ds.w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, i32(c.K), i32(c.C), i32(c.R), i32(c.S)), op);
+      cudnnSetTensor4dDescriptor(ds.x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i32(c.N), i32(c.C), i32(c.H), i32(c.W)),
+      op);
+  GANGLION_CUDNN_CHECK(
+      cudnnSetTensor4dDescriptor(ds.y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i32(c.N), i32(c.K), i32(c.P), i32(c.Q)),
+      op);
+  GANGLION_CUDNN_CHECK(
+      cudnnSetFilter4dDescriptor(ds.w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, i32(c.K), i32(c.C), i32(c.R), i32(c.S)),
+      op);
   GANGLION_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(ds.conv, c.pad_h, c.pad_w, c.stride_h, c.stride_w, c.dil_h,
                                                        c.dil_w, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
                        op);
@@ -120,10 +125,10 @@ CudnnFound::CudnnFound(const ConvShape& c, ConvDir d, CudnnMath m, const float* 
   switch (d) {
     case ConvDir::Forward: {
       cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-      GANGLION_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, ds.x, a, ds.w, b, ds.conv, ds.y, out,
-                                                                  CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf,
-                                                                  ws.p, ws_bytes),
-                           op);
+      GANGLION_CUDNN_CHECK(
+          cudnnFindConvolutionForwardAlgorithmEx(h, ds.x, a, ds.w, b, ds.conv, ds.y, out,
+                                                 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf, ws.p, ws_bytes),
+          op);
       take(perf, kFwdNames);
       break;
     }
@@ -159,10 +164,10 @@ void CudnnFound::run(const float* a, const float* b, float* out) {
   const Descriptors& ds = *desc_;
   switch (dir_) {
     case ConvDir::Forward:
-      GANGLION_CUDNN_CHECK(cudnnConvolutionForward(h, &one, ds.x, a, ds.w, b, ds.conv,
-                                                   static_cast<cudnnConvolutionFwdAlgo_t>(algo_), ws.p, workspace_,
-                                                   &zero, ds.y, out),
-                           op);
+      GANGLION_CUDNN_CHECK(
+          cudnnConvolutionForward(h, &one, ds.x, a, ds.w, b, ds.conv, static_cast<cudnnConvolutionFwdAlgo_t>(algo_),
+                                  ws.p, workspace_, &zero, ds.y, out),
+          op);
       break;
     case ConvDir::BackwardData:
       GANGLION_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, ds.w, b, ds.y, a, ds.conv,

@@ -1,9 +1,8 @@
 // benchmarks/kernels/conv_im2col.cu — im2col + cuBLAS convolution, the conv lab's baseline (see conv_im2col.h).
 // Kernels are grid-stride loops over the output, one element per thread step, indices in 64 bits.
-#include "benchmarks/kernels/conv_im2col.h"
-
 #include <cublas_v2.h>
 
+#include "benchmarks/kernels/conv_im2col.h"
 #include "kernels/cuda/check.h"
 #include "kernels/device.h"
 
@@ -70,7 +69,8 @@ __global__ void regroup_kernel(Dims d, const float* __restrict__ dy, float* __re
 }
 
 int as_int(int64_t v, const char* what) {
-  if (v < 0 || v > INT32_MAX) throw Error(std::string("im2col lab: ") + what + " = " + std::to_string(v) + " too large");
+  if (v < 0 || v > INT32_MAX)
+    throw Error(std::string("im2col lab: ") + what + " = " + std::to_string(v) + " too large");
   return static_cast<int>(v);
 }
 
@@ -95,7 +95,9 @@ cudaStream_t engine_stream() { return cuda::as_stream(cuda::stream()); }
 }  // namespace
 
 Im2colConv::Im2colConv(const ConvShape& c)
-    : c_(c), cols_(static_cast<size_t>(c.N * c.C * c.R * c.S * c.P * c.Q)), dy_grouped_(static_cast<size_t>(c.N * c.K * c.P * c.Q)) {}
+    : c_(c),
+      cols_(static_cast<size_t>(c.N * c.C * c.R * c.S * c.P * c.Q)),
+      dy_grouped_(static_cast<size_t>(c.N * c.K * c.P * c.Q)) {}
 
 void Im2colConv::forward(const float* x, const float* w, float* y, GemmMath m) {
   const Dims d = dims_of(c_);

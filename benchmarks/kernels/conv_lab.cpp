@@ -9,14 +9,13 @@
 //     CPU twin's output on the same inputs, then timed (L2 flushed, CUDA events, median of --reps), with TFLOP/s,
 //     % of the measured FP32 and TF32 GEMM ceilings and the time over the floor.
 // Exit status 1 when any validation fails, 2 on bad flags.
+#include <CLI/CLI.hpp>
 #include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <optional>
-
-#include <CLI/CLI.hpp>
 
 #include "benchmarks/kernels/conv_reference.h"
 #include "benchmarks/kernels/lab_models.h"
@@ -35,15 +34,17 @@ namespace {
 
 using ConvFn = void (*)(Stream, const ConvShape&, const float*, const float*, float*);
 constexpr std::array<ConvDir, 3> kDirs = {ConvDir::Forward, ConvDir::BackwardData, ConvDir::BackwardWeight};
-constexpr std::array<ConvFn, 3> kCpuFns = {cpu::conv2d_forward, cpu::conv2d_backward_data,
-                                           cpu::conv2d_backward_weight};
+constexpr std::array<ConvFn, 3> kCpuFns = {cpu::conv2d_forward, cpu::conv2d_backward_data, cpu::conv2d_backward_weight};
 
 // What the kernel is in the layer's training step.
 std::string role(const ConvLayer& l, ConvDir d) {
   switch (d) {
-    case ConvDir::Forward: return l.transposed ? "input grad" : "forward";
-    case ConvDir::BackwardData: return l.transposed ? "forward" : "input grad";
-    case ConvDir::BackwardWeight: return "weight grad";
+    case ConvDir::Forward:
+      return l.transposed ? "input grad" : "forward";
+    case ConvDir::BackwardData:
+      return l.transposed ? "forward" : "input grad";
+    case ConvDir::BackwardWeight:
+      return "weight grad";
   }
   return "?";
 }
@@ -60,9 +61,12 @@ struct LayerData {
 double conv_bytes(ConvDir d, const ConvShape& c) {
   const double x = double(c.N) * c.C * c.H * c.W, w = double(c.K) * c.C * c.R * c.S, y = double(c.N) * c.K * c.P * c.Q;
   switch (d) {
-    case ConvDir::Forward: return 4 * (x + w + y);
-    case ConvDir::BackwardData: return 4 * (y + w + x);
-    case ConvDir::BackwardWeight: return 4 * (x + y + w);
+    case ConvDir::Forward:
+      return 4 * (x + w + y);
+    case ConvDir::BackwardData:
+      return 4 * (y + w + x);
+    case ConvDir::BackwardWeight:
+      return 4 * (x + y + w);
   }
   return 0;
 }
@@ -125,9 +129,15 @@ void gpu_rows(GpuContext& g, const std::string& model, const ConvLayer& l, ConvD
     const bool tf32 = m == GemmMath::Tf32;
     add(tf32 ? "im2col-cublas-tf32" : "im2col-cublas-fp32", tf32 ? "COMPUTE_32F_FAST_TF32" : "COMPUTE_32F", tf32, [&] {
       switch (d) {
-        case ConvDir::Forward: im2col.forward(a.get(), b.get(), out.get(), m); break;
-        case ConvDir::BackwardData: im2col.backward_data(a.get(), b.get(), out.get(), m); break;
-        case ConvDir::BackwardWeight: im2col.backward_weight(a.get(), b.get(), out.get(), m); break;
+        case ConvDir::Forward:
+          im2col.forward(a.get(), b.get(), out.get(), m);
+          break;
+        case ConvDir::BackwardData:
+          im2col.backward_data(a.get(), b.get(), out.get(), m);
+          break;
+        case ConvDir::BackwardWeight:
+          im2col.backward_weight(a.get(), b.get(), out.get(), m);
+          break;
       }
     });
   }
@@ -149,8 +159,8 @@ int run(const LabOptions& o, bool check_all, int64_t samples) {
       "floor = max(FLOPs / ceiling rate, bytes / copy bandwidth), with the TF32 ceiling for the rows that may use "
       "TF32 (cudnn-find-default, im2col-cublas-tf32) and the FP32 one otherwise; x floor = time / floor.",
       "validation: CPU twin vs the direct definition in double; GPU implementations vs the CPU twin on the same "
-      "inputs. max rel err = max|got - ref| / max|ref|; tolerance " + sci(kTolFp32) + " (FP32), " + sci(kTolTf32) +
-          " (rows that may use TF32).",
+      "inputs. max rel err = max|got - ref| / max|ref|; tolerance " +
+          sci(kTolFp32) + " (FP32), " + sci(kTolTf32) + " (rows that may use TF32).",
   };
   Checks checks;
   Table cpu_table({"layer", "role", "kernel", "shape", "GFLOP", "CPU twin ms", "checked", "max rel err", "ok"});

@@ -10,18 +10,24 @@ namespace ganglion::lab {
 
 const char* conv_dir_name(ConvDir d) {
   switch (d) {
-    case ConvDir::Forward: return "fwd";
-    case ConvDir::BackwardData: return "bwd-data";
-    case ConvDir::BackwardWeight: return "bwd-weight";
+    case ConvDir::Forward:
+      return "fwd";
+    case ConvDir::BackwardData:
+      return "bwd-data";
+    case ConvDir::BackwardWeight:
+      return "bwd-weight";
   }
   return "?";
 }
 
 int64_t conv_out_count(ConvDir d, const ConvShape& c) {
   switch (d) {
-    case ConvDir::Forward: return c.N * c.K * c.P * c.Q;
-    case ConvDir::BackwardData: return c.N * c.C * c.H * c.W;
-    case ConvDir::BackwardWeight: return c.K * c.C * c.R * c.S;
+    case ConvDir::Forward:
+      return c.N * c.K * c.P * c.Q;
+    case ConvDir::BackwardData:
+      return c.N * c.C * c.H * c.W;
+    case ConvDir::BackwardWeight:
+      return c.K * c.C * c.R * c.S;
   }
   return 0;
 }
@@ -73,9 +79,12 @@ double backward_weight_at(const ConvShape& c, const float* x, const float* dy, i
 
 double conv_reference_at(ConvDir d, const ConvShape& c, const float* a, const float* b, int64_t index) {
   switch (d) {
-    case ConvDir::Forward: return forward_at(c, a, b, index);
-    case ConvDir::BackwardData: return backward_data_at(c, a, b, index);
-    case ConvDir::BackwardWeight: return backward_weight_at(c, a, b, index);
+    case ConvDir::Forward:
+      return forward_at(c, a, b, index);
+    case ConvDir::BackwardData:
+      return backward_data_at(c, a, b, index);
+    case ConvDir::BackwardWeight:
+      return backward_weight_at(c, a, b, index);
   }
   return 0;
 }

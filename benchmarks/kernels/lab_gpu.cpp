@@ -33,8 +33,9 @@ DeviceBuffer::DeviceBuffer(DeviceBuffer&& o) noexcept : p_(o.p_), n_(o.n_) {
 }
 
 void DeviceBuffer::upload(const std::vector<float>& host) {
-  if (host.size() != n_) throw Error("DeviceBuffer::upload: " + std::to_string(host.size()) + " values for a buffer of " +
-                                     std::to_string(n_));
+  if (host.size() != n_)
+    throw Error("DeviceBuffer::upload: " + std::to_string(host.size()) + " values for a buffer of " +
+                std::to_string(n_));
   if (n_ > 0) cuda::copy_h2d(p_, host.data(), n_ * sizeof(float));
 }
 

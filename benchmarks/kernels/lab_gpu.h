@@ -24,7 +24,7 @@ class DeviceBuffer {
   size_t size() const { return n_; }
   void upload(const std::vector<float>& host);
   std::vector<float> download() const;  // synchronises
-  void poison();                          // fills with NaN, so that an unwritten element fails validation
+  void poison();                        // fills with NaN, so that an unwritten element fails validation
 
  private:
   float* p_ = nullptr;
@@ -42,9 +42,9 @@ struct Timing {
 Timing time_gpu(const std::function<void()>& fn, int warmup, int reps);
 
 struct Ceilings {
-  double fp32_tflops = 0;  // cuBLAS GEMM, CUBLAS_COMPUTE_32F (strict FP32, CUDA cores)
-  double tf32_tflops = 0;  // the same GEMM with CUBLAS_COMPUTE_32F_FAST_TF32 (TF32 tensor cores)
-  double copy_gbps = 0;    // cudaMemcpyAsync device to device, (bytes read + bytes written) / time
+  double fp32_tflops = 0;          // cuBLAS GEMM, CUBLAS_COMPUTE_32F (strict FP32, CUDA cores)
+  double tf32_tflops = 0;          // the same GEMM with CUBLAS_COMPUTE_32F_FAST_TF32 (TF32 tensor cores)
+  double copy_gbps = 0;            // cudaMemcpyAsync device to device, (bytes read + bytes written) / time
   std::vector<std::string> notes;  // how each was measured, for the report
 };
 // Measures the three ceilings (median of `reps` runs each): an 8192^3 GEMM and a 1 GiB copy.

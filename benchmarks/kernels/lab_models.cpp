@@ -4,6 +4,7 @@
 #include "benchmarks/kernels/lab_models.h"
 
 #include <functional>
+#include <sstream>
 
 #include "benchmarks/kernels/lab_util.h"
 #include "core/autograd.h"
@@ -140,16 +141,18 @@ std::vector<int64_t> parameter_sizes(const LabModel& m) {
   return out;
 }
 
-double conv_flops(const ConvShape& c) {
-  return 2.0 * static_cast<double>(c.N) * c.K * c.P * c.Q * c.C * c.R * c.S;
-}
+double conv_flops(const ConvShape& c) { return 2.0 * static_cast<double>(c.N) * c.K * c.P * c.Q * c.C * c.R * c.S; }
 
 std::string conv_str(const ConvShape& c) {
-  auto v = [](int64_t a, int64_t b, int64_t cc, int64_t d) {
-    return "[" + std::to_string(a) + "," + std::to_string(b) + "," + std::to_string(cc) + "," + std::to_string(d) + "]";
+  std::ostringstream s;
+  auto dims = [&s](const char* name, int64_t a, int64_t b, int64_t cc, int64_t d) {
+    s << name << "[" << a << "," << b << "," << cc << "," << d << "]";
   };
-  return "x" + v(c.N, c.C, c.H, c.W) + " w" + v(c.K, c.C, c.R, c.S) + " y" + v(c.N, c.K, c.P, c.Q) + " s" +
-         std::to_string(c.stride_h) + " p" + std::to_string(c.pad_h);
+  dims("x", c.N, c.C, c.H, c.W);
+  dims(" w", c.K, c.C, c.R, c.S);
+  dims(" y", c.N, c.K, c.P, c.Q);
+  s << " s" << c.stride_h << " p" << c.pad_h;
+  return s.str();
 }
 
 }  // namespace ganglion::lab

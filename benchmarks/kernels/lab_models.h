@@ -41,9 +41,9 @@ std::vector<ConvLayer> conv_layers(const LabModel& m);
 
 // One BatchNorm layer over [N, C, L] and the activation the model applies after it.
 struct BnLayer {
-  std::string name;        // "dcgan64 G.1 BN(512)"
+  std::string name;  // "dcgan64 G.1 BN(512)"
   int64_t N = 0, C = 0, L = 0;
-  bool leaky = false;      // LeakyReLU(slope) after it, else ReLU
+  bool leaky = false;  // LeakyReLU(slope) after it, else ReLU
   float slope = 0.f;
 };
 std::vector<BnLayer> bn_layers(const LabModel& m);

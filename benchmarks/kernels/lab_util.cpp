@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -22,11 +22,15 @@ int parse_options(const std::string& lab, const std::string& description, int ar
                   const std::function<void(CLI::App&)>& extra) {
   CLI::App app(description, lab);
   app.add_option("--models", o.models, "comma-separated models")->capture_default_str();
-  app.add_option("--batch", o.batch, "batch size (0: each model's own)")->capture_default_str()->check(
-      CLI::Range(int64_t{0}, int64_t{1} << 20));
-  app.add_option("--warmup", o.warmup, "untimed runs before timing")->capture_default_str()->check(CLI::Range(0, 10000));
-  app.add_option("--reps", o.reps, "timed runs (the median is reported)")->capture_default_str()->check(
-      CLI::Range(1, 100000));
+  app.add_option("--batch", o.batch, "batch size (0: each model's own)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  app.add_option("--warmup", o.warmup, "untimed runs before timing")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
+  app.add_option("--reps", o.reps, "timed runs (the median is reported)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   app.add_option("--out-dir", o.out_dir, "write <lab>.md with the tables into this folder");
   app.add_flag("--cpu-only", o.cpu_only, "run the CPU reference path even when a GPU is usable");
   app.add_option("--seed", o.seed, "seed of the random inputs")->capture_default_str();
@@ -37,7 +41,10 @@ int parse_options(const std::string& lab, const std::string& description, int ar
     return app.exit(e) == 0 ? 0 : 2;
   }
   o.command.clear();
-  for (int i = 0; i < argc; ++i) o.command += (i ? " " : "") + std::string(argv[i]);
+  for (int i = 0; i < argc; ++i) {
+    if (i) o.command += ' ';
+    o.command += argv[i];
+  }
   return -1;
 }
 
@@ -52,8 +59,10 @@ std::vector<std::string> split_list(const std::string& s) {
 
 bool gpu_path(const LabOptions& o) {
   std::string why;
-  if (o.cpu_only) why = "--cpu-only given";
-  else if (cuda::available(&why)) return true;
+  if (o.cpu_only)
+    why = "--cpu-only given";
+  else if (cuda::available(&why))
+    return true;
   std::printf("no usable GPU (%s): CUDA timings skipped\n", why.c_str());
   return false;
 }

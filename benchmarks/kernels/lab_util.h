@@ -17,14 +17,14 @@ class App;
 namespace ganglion::lab {
 
 struct LabOptions {
-  std::string models;       // comma-separated model names (each lab sets its default)
-  int64_t batch = 0;        // 0: each model's own batch
-  int warmup = 5;           // untimed runs before timing
-  int reps = 30;            // timed runs; the median is reported
-  std::string out_dir;      // where <lab>.md is written; empty: no file
-  bool cpu_only = false;    // skip the GPU path even when a GPU is usable
-  uint64_t seed = 1234;     // inputs are drawn from this
-  std::string command;      // the command line, for the result file
+  std::string models;     // comma-separated model names (each lab sets its default)
+  int64_t batch = 0;      // 0: each model's own batch
+  int warmup = 5;         // untimed runs before timing
+  int reps = 30;          // timed runs; the median is reported
+  std::string out_dir;    // where <lab>.md is written; empty: no file
+  bool cpu_only = false;  // skip the GPU path even when a GPU is usable
+  uint64_t seed = 1234;   // inputs are drawn from this
+  std::string command;    // the command line, for the result file
 };
 
 // Parses argv: the shared flags, plus what `extra` adds. Returns -1 to go on, else the exit code (0 after
@@ -99,8 +99,8 @@ struct Report {
 std::string commit_id();
 std::string utc_now();  // 2026-11-23T02:10:00Z
 
-std::string fixed(double v, int digits);  // "12.35"
-std::string sci(double v);                // "3.2e-06"
+std::string fixed(double v, int digits);         // "12.35"
+std::string sci(double v);                       // "3.2e-06"
 std::string percent(double part, double whole);  // "41.2%" ("-" when whole is 0)
 
 }  // namespace ganglion::lab

@@ -89,7 +89,9 @@ double dot(const std::vector<float>& a, const std::vector<float>& b) {
 // A parameter's .grad, or no values when the penalty does not reach it (a bias right before a LeakyReLU changes
 // only which side of the kink each unit is on, so the input gradient does not depend on it smoothly and autograd
 // records no path to it).
-std::vector<float> grad_values(const Tensor& p) { return p.grad().defined() ? p.grad().to_vector() : std::vector<float>{}; }
+std::vector<float> grad_values(const Tensor& p) {
+  return p.grad().defined() ? p.grad().to_vector() : std::vector<float>{};
+}
 
 struct CpuResult {
   float penalty = 0;
@@ -133,13 +135,14 @@ void gpu_rows(const LabModel& m, uint64_t seed, const CpuResult& cpu, const LabO
   double grad_err = 0;
   const std::vector<Tensor> params = c.D->parameters();
   // Both devices must reach the same parameters; max_rel_err is infinite when the sizes differ.
-  for (size_t i = 0; i < params.size(); ++i) grad_err = std::max(grad_err, max_rel_err(grad_values(params[i]), cpu.grads[i]));
+  for (size_t i = 0; i < params.size(); ++i)
+    grad_err = std::max(grad_err, max_rel_err(grad_values(params[i]), cpu.grads[i]));
   if (std::isnan(grad_err)) grad_err = INFINITY;
   const double pen_err = std::fabs(double(pen) - cpu.penalty) / std::max(std::fabs(double(cpu.penalty)), 1e-30);
   const std::string ok_pen = checks.record(m.name + " penalty GPU vs CPU engine", pen_err, kTolChain);
   const std::string ok_grad = checks.record(m.name + " parameter gradients GPU vs CPU engine", grad_err, kTolChain);
-  check_table.add({m.name + " GPU vs CPU engine: penalty", fixed(pen, 6) + " vs " + fixed(cpu.penalty, 6), sci(pen_err),
-                   ok_pen});
+  check_table.add(
+      {m.name + " GPU vs CPU engine: penalty", fixed(pen, 6) + " vs " + fixed(cpu.penalty, 6), sci(pen_err), ok_pen});
   check_table.add({m.name + " GPU vs CPU engine: every parameter's gradient", "-", sci(grad_err), ok_grad});
 
   auto t = [&](const std::function<void()>& fn) { return time_gpu(fn, o.warmup, o.reps).median_ms; };
@@ -169,23 +172,29 @@ int run(const LabOptions& o) {
   rep.lab = "penalty";
   rep.device = "CPU only (GPU path not run)";
   rep.notes = {
-      "GP path = gan/penalty.cpp wgan_gp (lambda " + fixed(kLambda, 0) + ": eps ~ U(0,1) per sample, x = eps*real + "
-      "(1-eps)*fake, D(x), grad of sum D(x) to x with create_graph, lambda*mean((||g||-1)^2)) then backward() of the "
-      "penalty to every critic parameter; everything through the engine's ops and autograd.",
+      "GP path = gan/penalty.cpp wgan_gp (lambda " + fixed(kLambda, 0) +
+          ": eps ~ U(0,1) per sample, x = eps*real + "
+          "(1-eps)*fake, D(x), grad of sum D(x) to x with create_graph, lambda*mean((||g||-1)^2)) then backward() of "
+          "the "
+          "penalty to every critic parameter; everything through the engine's ops and autograd.",
       "floor = one forward + two backwards of the same critic (sum of its output, to every parameter and the "
       "input), timed the same way; x floor = time / floor.",
       "timing: CUDA events around the whole call (host work included), stream drained and L2 flushed before each "
       "run, median of --reps.",
       "validation: CPU double backward vs central differences along a random direction of the last conv's weight "
-      "(step 1%), tolerance " + sci(kTolFiniteDiff) + "; GPU vs CPU engine, max rel err over every parameter's "
-      "gradient, tolerance " + sci(kTolChain) + ".",
+      "(step 1%), tolerance " +
+          sci(kTolFiniteDiff) +
+          "; GPU vs CPU engine, max rel err over every parameter's "
+          "gradient, tolerance " +
+          sci(kTolChain) + ".",
   };
   Checks checks;
   Table check_table({"check", "values", "rel err", "ok"});
   Table time_table({"critic", "what", "ms", "x floor"});
   for (const LabModel& m : models) {
     const CpuResult cpu = cpu_path(m, o.seed);
-    const std::string ok = checks.record(m.name + " double backward vs central differences", cpu.fd_err, kTolFiniteDiff);
+    const std::string ok =
+        checks.record(m.name + " double backward vs central differences", cpu.fd_err, kTolFiniteDiff);
     check_table.add({m.name + " b" + std::to_string(m.batch) + " CPU: d penalty / d last-conv weight along a direction",
                      "analytic " + sci(cpu.analytic) + ", differences " + sci(cpu.fd), sci(cpu.fd_err), ok});
 #ifdef GANGLION_HAS_CUDA
@@ -213,7 +222,8 @@ int main(int argc, char** argv) {
   o.models = "wgangp64";
   o.reps = 10;
   o.warmup = 3;
-  const int code = parse_options("penalty_lab", "Gradient-penalty lab: the WGAN-GP path against its floor", argc, argv, o);
+  const int code =
+      parse_options("penalty_lab", "Gradient-penalty lab: the WGAN-GP path against its floor", argc, argv, o);
   if (code >= 0) return code;
   try {
     return run(o);
