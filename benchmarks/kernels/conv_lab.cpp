@@ -57,21 +57,13 @@ struct LayerData {
   const std::vector<float>& b(ConvDir d) const { return d == ConvDir::BackwardWeight ? dy : w; }
 };
 
-// Compulsory bytes of a direction: both operands read once, the output written once.
-double conv_bytes(ConvDir d, const ConvShape& c) {
-  const double x = double(c.N) * c.C * c.H * c.W, w = double(c.K) * c.C * c.R * c.S, y = double(c.N) * c.K * c.P * c.Q;
-  switch (d) {
-    case ConvDir::Forward:
-      return 4 * (x + w + y);
-    case ConvDir::BackwardData:
-      return 4 * (y + w + x);
-    case ConvDir::BackwardWeight:
-      return 4 * (x + y + w);
-  }
-  return 0;
-}
-
 #ifdef GANGLION_HAS_CUDA
+
+// Compulsory bytes of any direction: its two operands read once and its output written once, which are always x,
+// w and y (or their gradients) once each.
+double conv_bytes(const ConvShape& c) {
+  return 4.0 * (double(c.N) * c.C * c.H * c.W + double(c.K) * c.C * c.R * c.S + double(c.N) * c.K * c.P * c.Q);
+}
 
 struct GpuContext {
   Ceilings ceil;
@@ -87,7 +79,7 @@ void gpu_rows(GpuContext& g, const std::string& model, const ConvLayer& l, ConvD
   const int di = static_cast<int>(d);
   const std::vector<float>& ref = data.out[di];
   DeviceBuffer a(data.a(d)), b(data.b(d)), out(ref.size());
-  const double flops = conv_flops(c), bytes = conv_bytes(d, c);
+  const double flops = conv_flops(c), bytes = conv_bytes(c);
   auto add = [&](const std::string& impl, const std::string& algo, bool tf32, const std::function<void()>& run) {
     out.poison();
     run();
