@@ -9,6 +9,7 @@
 
 #include "core/autograd.h"
 #include "core/dispatch.h"
+#include "core/host_pool.h"
 #include "kernels/elementwise.h"
 
 namespace ganglion {
@@ -35,7 +36,7 @@ Storage::Storage(Device d, size_t nbytes) : device(d), bytes(nbytes) {
   if (bytes == 0) return;
   if (d.is_cpu()) {
     size_t rounded = (bytes + 63) / 64 * 64;
-    data = std::aligned_alloc(64, rounded);
+    data = host_pool_alloc(rounded);  // cached and 64-byte aligned (core/host_pool.h); null when out of memory
     if (!data) {
       throw Error("out of host memory: could not allocate " + std::to_string(bytes) + " bytes for a tensor");
     }
@@ -47,7 +48,7 @@ Storage::Storage(Device d, size_t nbytes) : device(d), bytes(nbytes) {
 Storage::~Storage() {
   if (!data) return;
   if (device.is_cpu()) {
-    std::free(data);
+    host_pool_free(data, (bytes + 63) / 64 * 64);
   } else {
     try {
       cuda::device_free(data);
