@@ -271,6 +271,15 @@ double peak_rss_mb() {
   return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
+// User + system CPU time of the whole process (every thread), in ms. Per iteration it shows the work done
+// independently of how long other processes kept this one off the cores.
+double process_cpu_ms() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto ms = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) * 1e-3; };
+  return ms(ru.ru_utime) + ms(ru.ru_stime);
+}
+
 int run(const Args& a) {
   if (a.threads > 0) omp_set_num_threads(a.threads);
   std::string device_msg;
@@ -309,17 +318,22 @@ int run(const Args& a) {
   std::fflush(stdout);
 
   auto iteration = s.wgangp ? wgangp_iteration : dcgan_iteration;
-  std::vector<double> ms;
+  std::vector<double> ms, cpu_ms;
   for (int i = 0; i < a.warmup + a.iters; ++i) {
     if (dev.is_cuda()) {
       cuda::synchronize();
       if (i == a.warmup) cuda::reset_peak();
     }
+    const double cpu0 = process_cpu_ms();
     const auto t0 = std::chrono::steady_clock::now();
     IterLosses l = iteration(s, opt_d, opt_g, rng, dev);
     if (dev.is_cuda()) cuda::synchronize();
     const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (i >= a.warmup) ms.push_back(t);
+    const double cpu_t = process_cpu_ms() - cpu0;
+    if (i >= a.warmup) {
+      ms.push_back(t);
+      cpu_ms.push_back(cpu_t);
+    }
     if (!a.quiet) {
       std::printf("%s %d: %.3f ms  loss_d %.5f  loss_g %.5f\n", i < a.warmup ? "warmup" : "iter", i < a.warmup ? i : i - a.warmup,
                   t, l.d.item(), l.g.item());
@@ -334,6 +348,9 @@ int run(const Args& a) {
   const double median = percentile_sorted(sorted, 0.5);
   std::printf("time ms/iter: median %.3f  mean %.3f  min %.3f  p90 %.3f  max %.3f  (%zu iterations)\n", median, mean,
               sorted.front(), percentile_sorted(sorted, 0.9), sorted.back(), ms.size());
+  std::sort(cpu_ms.begin(), cpu_ms.end());
+  std::printf("cpu ms/iter (user+sys, all threads): median %.3f  min %.3f\n", percentile_sorted(cpu_ms, 0.5),
+              cpu_ms.front());
   if (dev.is_cuda()) {
     const auto st = cuda::memory_stats();
     std::printf("peak_mem_mb=%.1f (caching allocator peak in use over the timed iterations; reserved %.1f MB)\n",

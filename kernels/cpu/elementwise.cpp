@@ -110,7 +110,12 @@ void unary(Stream, UnaryOp op, const float* x, float* y, int64_t n, UnaryParams 
       return map(x, y, n, [](float v) { return static_cast<float>((0.f < v) - (v < 0.f)); });
     // `v < 0 ? 0 : v` lets a NaN through, as PyTorch's relu does.
     case UnaryOp::Relu: return map(x, y, n, [](float v) { return v < 0.f ? 0.f : v; });
-    case UnaryOp::LeakyRelu: return map(x, y, n, [a](float v) { return v > 0.f ? v : a * v; });
+    // The product is formed unconditionally so that the select vectorises (GCC keeps a branch otherwise).
+    case UnaryOp::LeakyRelu:
+      return map(x, y, n, [a](float v) {
+        const float scaled = a * v;
+        return v > 0.f ? v : scaled;
+      });
     case UnaryOp::Tanh: return map(x, y, n, [](float v) { return std::tanh(v); });
     case UnaryOp::Sigmoid: return map(x, y, n, stable_sigmoid);
     case UnaryOp::Softplus: return map(x, y, n, stable_softplus);
