@@ -110,12 +110,10 @@ void unary(Stream, UnaryOp op, const float* x, float* y, int64_t n, UnaryParams 
       return map(x, y, n, [](float v) { return static_cast<float>((0.f < v) - (v < 0.f)); });
     // `v < 0 ? 0 : v` lets a NaN through, as PyTorch's relu does.
     case UnaryOp::Relu: return map(x, y, n, [](float v) { return v < 0.f ? 0.f : v; });
-    // The product is formed unconditionally so that the select vectorises (GCC keeps a branch otherwise).
+    // Written without a select so that it vectorises (GCC keeps `v > 0 ? v : a*v` as a branch). Equal to
+    // that form for every v, signed zeros, infinities and NaN included: one of the two terms is always +-0.
     case UnaryOp::LeakyRelu:
-      return map(x, y, n, [a](float v) {
-        const float scaled = a * v;
-        return v > 0.f ? v : scaled;
-      });
+      return map(x, y, n, [a](float v) { return std::max(v, 0.f) + a * std::min(v, 0.f); });
     case UnaryOp::Tanh: return map(x, y, n, [](float v) { return std::tanh(v); });
     case UnaryOp::Sigmoid: return map(x, y, n, stable_sigmoid);
     case UnaryOp::Softplus: return map(x, y, n, stable_softplus);
