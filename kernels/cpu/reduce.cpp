@@ -18,6 +18,11 @@ template <class F>
 void for_each_chunk(int64_t outer, int64_t r, int64_t inner, F f) {
   const int64_t chunks = (inner + kChunk - 1) / kChunk;
   const int64_t tasks = outer * chunks;
+  if (chunks == 1) {  // inner fits one chunk (Maxout's [N*units, k, 1]): no index division per task
+#pragma omp parallel for schedule(static) if (outer * r * inner > kParallelMin)
+    for (int64_t o = 0; o < outer; ++o) f(o, int64_t{0}, inner);
+    return;
+  }
 #pragma omp parallel for schedule(static) if (outer * r * inner > kParallelMin)
   for (int64_t t = 0; t < tasks; ++t) {
     const int64_t o = t / chunks, i0 = (t % chunks) * kChunk;
