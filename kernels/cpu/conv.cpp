@@ -56,31 +56,29 @@ TapRange tap_range(int64_t out_size, int64_t k, int stride, int pad, int dil, in
   return t;
 }
 
-// col[(ch*R + r)*S + s, p*Q + q] = x[ch, ih, iw] (0 outside the image) for one image x [C,H,W].
+// col[(ch*R + r)*S + s, p*Q + q] = x[ch, ih, iw] (0 outside the image) for one image x [C,H,W]. Each column
+// row is written whole, zeros and copies in one pass, with the tap ranges worked out once per kernel tap.
 void im2col(const ConvShape& c, const float* x, float* col) {
-  const int64_t PQ = col_cols(c);
-  for (int64_t ch = 0; ch < c.C; ++ch)
-    for (int64_t r = 0; r < c.R; ++r) {
-      const TapRange rows = tap_range(c.P, r, c.stride_h, c.pad_h, c.dil_h, c.H);
-      for (int64_t s = 0; s < c.S; ++s) {
-        const TapRange cols = tap_range(c.Q, s, c.stride_w, c.pad_w, c.dil_w, c.W);
+  const int64_t PQ = col_cols(c), Q = c.Q, sw = c.stride_w;
+  for (int64_t r = 0; r < c.R; ++r) {
+    const TapRange rows = tap_range(c.P, r, c.stride_h, c.pad_h, c.dil_h, c.H);
+    for (int64_t s = 0; s < c.S; ++s) {
+      const TapRange cols = tap_range(c.Q, s, c.stride_w, c.pad_w, c.dil_w, c.W);
+      for (int64_t ch = 0; ch < c.C; ++ch) {
         float* dst = col + ((ch * c.R + r) * c.S + s) * PQ;
         const float* img = x + ch * c.H * c.W;
-        std::fill(dst, dst + rows.lo * c.Q, 0.f);
-        std::fill(dst + rows.hi * c.Q, dst + PQ, 0.f);
+        for (int64_t i = 0; i < rows.lo * Q; ++i) dst[i] = 0.f;
         for (int64_t p = rows.lo; p < rows.hi; ++p) {
-          float* drow = dst + p * c.Q;
+          float* drow = dst + p * Q;
           const float* srow = img + (p * c.stride_h + rows.offset) * c.W + cols.offset;
-          std::fill(drow, drow + cols.lo, 0.f);
-          if (c.stride_w == 1) {
-            std::memcpy(drow + cols.lo, srow + cols.lo, static_cast<size_t>(cols.hi - cols.lo) * sizeof(float));
-          } else {
-            for (int64_t q = cols.lo; q < cols.hi; ++q) drow[q] = srow[q * c.stride_w];
-          }
-          std::fill(drow + cols.hi, drow + c.Q, 0.f);
+          for (int64_t q = 0; q < cols.lo; ++q) drow[q] = 0.f;
+          for (int64_t q = cols.lo; q < cols.hi; ++q) drow[q] = srow[q * sw];
+          for (int64_t q = cols.hi; q < Q; ++q) drow[q] = 0.f;
         }
+        for (int64_t i = rows.hi * Q; i < PQ; ++i) dst[i] = 0.f;
       }
     }
+  }
 }
 
 // The adjoint of im2col: dx (one image, [C,H,W]) = sum of the columns at the pixels they were read from.
