@@ -15,6 +15,7 @@
 
 #include "core/autograd.h"
 #include "core/dispatch.h"
+#include "core/host_pool.h"
 #include "kernels/elementwise.h"
 
 namespace ganglion {
@@ -76,9 +77,10 @@ std::string op_prefix() {
 Storage::Storage(Device d, size_t nbytes) : device(d), bytes(nbytes) {
   if (bytes == 0) return;
   if (d.is_cpu()) {
-    // Rounded up to the alignment (aligned_alloc's rule); a size that would overflow cannot be met anyway.
+    // Rounded up to the alignment; a size that would overflow cannot be met anyway. The buffer comes from the host
+    // pool (core/host_pool.h: cached, 64-byte aligned; null when out of memory).
     size_t rounded = bytes > std::numeric_limits<size_t>::max() - 63 ? 0 : (bytes + 63) / 64 * 64;
-    data = rounded ? std::aligned_alloc(64, rounded) : nullptr;
+    data = rounded ? host_pool_alloc(rounded) : nullptr;
     if (!data)
       throw Error(op_prefix() + "out of host memory: asked for " + bytes_str(bytes) + "; the host has " +
                   host_memory_free());
@@ -94,7 +96,7 @@ Storage::Storage(Device d, size_t nbytes) : device(d), bytes(nbytes) {
 Storage::~Storage() {
   if (!data) return;
   if (device.is_cpu()) {
-    std::free(data);
+    host_pool_free(data, (bytes + 63) / 64 * 64);
   } else {
     try {
       cuda::device_free(data);

@@ -100,6 +100,16 @@ TEST_CASE("cpu unary ops: stable activations, sign, pow, masks", "[kernels][cpu]
   CHECK(y[4] == Approx(std::sqrt(0.5)));
   run(UnaryOp::Pow, {3.f, 0.f});
   CHECK(y[1] == Approx(-27.0));
+  // LeakyRelu at signed zeros, infinities and NaN, as `v > 0 ? v : a*v` gives them.
+  const float inf = std::numeric_limits<float>::infinity();
+  const Vec special = {-0.f, 0.f, inf, -inf, std::numeric_limits<float>::quiet_NaN()};
+  Vec leaky(special.size());
+  cpu::unary(nullptr, UnaryOp::LeakyRelu, special.data(), leaky.data(), special.size(), {0.2f, 0.f});
+  CHECK((leaky[0] == 0.f && std::signbit(leaky[0])));
+  CHECK((leaky[1] == 0.f && !std::signbit(leaky[1])));
+  CHECK(leaky[2] == inf);
+  CHECK(leaky[3] == -inf);
+  CHECK(std::isnan(leaky[4]));
   // In place (x aliases y) and the parallel path.
   Vec big = random_vec(70000, 1), ref = big;
   cpu::unary(nullptr, UnaryOp::Square, big.data(), big.data(), big.size(), {});
@@ -266,6 +276,8 @@ TEST_CASE("cpu conv2d forward, backward-data, backward-weight against the direct
       make_conv(2, 4, 6, 5, 3, 1, 1, 1, 0, 1),   // 1x1 (the no-im2col path)
       make_conv(3, 2, 11, 10, 3, 4, 4, 2, 1, 1), // DCGAN-like 4x4 stride 2 pad 1
       make_conv(2, 3, 10, 8, 2, 4, 3, 2, 1, 1, 1), // transposed-conv use: H one row more than P needs
+      make_conv(3, 2, 5, 4, 6, 5, 4, 1, 0, 1),   // kernel covers the image, 1x1 output (one GEMM over the batch)
+      make_conv(5, 3, 6, 6, 4, 6, 6, 1, 1, 1),   // kernel the image's size but padded: 3x3 output, im2col path
   };
   for (const ConvShape& c : shapes) {
     INFO("N " << c.N << " C " << c.C << " H " << c.H << " W " << c.W << " K " << c.K << " R " << c.R << " S "

@@ -69,7 +69,9 @@ namespace {
 
 const char* kUsage =
     "usage: bench_train [--model dcgan28|dcgan64|wgangp28|wgangp64|toy] [--batch N] [--iters N] [--warmup N]\n"
-    "                   [--device cpu|cuda|auto] [--threads N] [--seed N] [--quiet]\n";
+    "                   [--device cpu|cuda|auto] [--threads N] [--seed N] [--clock wall|cpu] [--quiet]\n"
+    "  --clock cpu: time each iteration by the process CPU time (user+sys, all threads) instead of the wall\n"
+    "               clock, for comparing work done on a machine shared with other jobs (CPU device only)\n";
 
 struct Args {
   std::string model = "dcgan28";
@@ -80,6 +82,7 @@ struct Args {
   int threads = 0;  // 0: OpenMP's default
   uint64_t seed = 0;
   bool quiet = false;  // no per-iteration lines
+  bool cpu_clock = false;  // --clock cpu: iterations timed by process CPU time
 };
 
 [[noreturn]] void fail(const std::string& msg) {
@@ -121,6 +124,10 @@ Args parse_args(int argc, char** argv) {
     else if (flag == "--device") a.device = value;
     else if (flag == "--threads") a.threads = static_cast<int>(parse_int(flag, value, 1));
     else if (flag == "--seed") a.seed = static_cast<uint64_t>(parse_int(flag, value, 0));
+    else if (flag == "--clock") {
+      if (value != "wall" && value != "cpu") fail("--clock expects wall or cpu, got '" + value + "'");
+      a.cpu_clock = value == "cpu";
+    }
     else fail("unknown flag '" + flag + "'");
   }
   return a;
@@ -271,6 +278,15 @@ double peak_rss_mb() {
   return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
+// User + system CPU time of the whole process (every thread), in ms. Per iteration it shows the work done
+// independently of how long other processes kept this one off the cores.
+double process_cpu_ms() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto ms = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) * 1e-3; };
+  return ms(ru.ru_utime) + ms(ru.ru_stime);
+}
+
 int run(const Args& a) {
   if (a.threads > 0) omp_set_num_threads(a.threads);
   std::string device_msg;
@@ -296,6 +312,8 @@ int run(const Args& a) {
               a.model.c_str(), dev.str().c_str(), static_cast<long long>(s.batch), a.iters, a.warmup,
               omp_get_max_threads(), static_cast<unsigned long long>(a.seed));
   if (!device_msg.empty()) std::printf("device: %s\n", device_msg.c_str());
+  if (a.cpu_clock && dev.is_cuda()) fail("--clock cpu is for the CPU device only");
+  if (a.cpu_clock) std::printf("clock: process CPU time (user+sys, all threads); ms figures below are CPU ms\n");
   if (dev.is_cuda())
     std::printf("gpu: %s, conv/batchnorm: %s, FP32 (no TF32)\n", cuda::device_name().c_str(),
                 cuda_conv_impl() == CudaImpl::Cudnn ? "cudnn" : "native");
@@ -309,17 +327,22 @@ int run(const Args& a) {
   std::fflush(stdout);
 
   auto iteration = s.wgangp ? wgangp_iteration : dcgan_iteration;
-  std::vector<double> ms;
+  std::vector<double> ms, cpu_ms;
   for (int i = 0; i < a.warmup + a.iters; ++i) {
     if (dev.is_cuda()) {
       cuda::synchronize();
       if (i == a.warmup) cuda::reset_peak();
     }
+    const double cpu0 = process_cpu_ms();
     const auto t0 = std::chrono::steady_clock::now();
     IterLosses l = iteration(s, opt_d, opt_g, rng, dev);
     if (dev.is_cuda()) cuda::synchronize();
     const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (i >= a.warmup) ms.push_back(t);
+    const double cpu_t = process_cpu_ms() - cpu0;
+    if (i >= a.warmup) {
+      ms.push_back(a.cpu_clock ? cpu_t : t);
+      cpu_ms.push_back(cpu_t);
+    }
     if (!a.quiet) {
       std::printf("%s %d: %.3f ms  loss_d %.5f  loss_g %.5f\n", i < a.warmup ? "warmup" : "iter", i < a.warmup ? i : i - a.warmup,
                   t, l.d.item(), l.g.item());
@@ -334,6 +357,9 @@ int run(const Args& a) {
   const double median = percentile_sorted(sorted, 0.5);
   std::printf("time ms/iter: median %.3f  mean %.3f  min %.3f  p90 %.3f  max %.3f  (%zu iterations)\n", median, mean,
               sorted.front(), percentile_sorted(sorted, 0.9), sorted.back(), ms.size());
+  std::sort(cpu_ms.begin(), cpu_ms.end());
+  std::printf("cpu ms/iter (user+sys, all threads): median %.3f  min %.3f\n", percentile_sorted(cpu_ms, 0.5),
+              cpu_ms.front());
   if (dev.is_cuda()) {
     const auto st = cuda::memory_stats();
     std::printf("peak_mem_mb=%.1f (caching allocator peak in use over the timed iterations; reserved %.1f MB)\n",

@@ -22,6 +22,10 @@
 #   --logs DIR            where each run's full output goes (default: a fresh temporary folder)
 #   --out FILE            write the report there too
 #   --title TEXT          the report's heading
+#   --clock wall|cpu      what "ms/iter" measures (default wall). cpu (CPU device only): each iteration's process
+#                         CPU time, user+sys over all threads (ours: bench_train --clock cpu; torch:
+#                         train/torch_cpu_time.py). For a machine shared with other jobs, where wall time is
+#                         mostly waiting for a core; img/s is then per CPU-second of all threads together.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,6 +36,7 @@ rounds=3
 iters=5
 warmup=2
 threads=2
+clock=wall
 bench=${BENCH:-$repo/build/benchmarks/bench_train}
 python=""
 variants=()
@@ -61,7 +66,8 @@ while [ $# -gt 0 ]; do
     --timeout) timeout_s=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --title) title=$2; shift 2 ;;
-    -h|--help) sed -n '2,26p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --clock) clock=$2; shift 2 ;;
+    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
@@ -71,6 +77,12 @@ if [ -z "$python" ]; then
   if [ "$device" = cpu ] && [ -x /usr/bin/python3 ]; then python=/usr/bin/python3; else python=python3; fi
 fi
 torch_py="$repo/benchmarks/reference/torch_gan.py"
+case "$clock" in
+  wall) ;;
+  cpu) [ "$device" = cpu ] || die "--clock cpu is for --device cpu only"
+       torch_py="$here/torch_cpu_time.py" ;;
+  *) die "--clock expects wall or cpu, got '$clock'" ;;
+esac
 [ -n "$logs" ] || logs=$(mktemp -d /tmp/compare-train.XXXXXX)
 mkdir -p "$logs"
 
@@ -89,6 +101,7 @@ if [ "$device" = cpu ]; then
   case "$mapped" in *openblas*) ;; *) die "torch does not load OpenBLAS (maps: $mapped)" ;; esac
   notes+=("torch maps: $mapped")
   machine=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+  [ "$clock" = cpu ] && notes+=("clock: process CPU time per iteration (user+sys, all threads), not wall time: ms/iter are CPU ms")
   notes+=("threads: $threads for both (omp_set_num_threads / torch.set_num_threads, OMP_NUM_THREADS=$threads); OPENBLAS_CORETYPE unset")
 else
   machine=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)
@@ -141,7 +154,7 @@ for m in $models; do
   declare -a o_ms=() o_img=() o_peak=()
   declare -A t_ms=() t_img=() t_peak=()
   for r in $(seq 1 "$rounds"); do
-    read -r a b c < <(run_one "$logs/$m.ours.r$r.log" env $ours_env "$bench" "${common[@]}")
+    read -r a b c < <(run_one "$logs/$m.ours.r$r.log" env $ours_env "$bench" "${common[@]}" --clock "$clock")
     o_ms+=("$a"); o_img+=("$b"); o_peak+=("$c")
     echo "[$m round $r] $ours_label: $a ms/iter" >&2
     for v in "${variants[@]}"; do

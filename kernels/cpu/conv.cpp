@@ -1,13 +1,21 @@
 // kernels/cpu/conv.cpp — CPU twin of kernels/conv.h: 2-D convolution (NCHW, cross-correlation) by im2col and
-// the GEMM of kernels/cpu/gemm.cpp. Images of the batch are spread over OpenMP threads, each with its own column
-// buffer; backward-weight sums per thread and reduces at the end; backward-data scatters columns back (col2im).
+// the GEMM of kernels/cpu/gemm.cpp. Two layouts:
+//   * a kernel that covers the whole (unpadded) input, giving a 1×1 output (DCGAN's first transposed conv and
+//     last conv): the image is its own column, so each pass is one GEMM over the whole batch;
+//   * otherwise images are spread over OpenMP threads, each with its own column buffer (per-thread scratch, no
+//     allocation on the hot path); backward-weight sums per thread and reduces at the end; backward-data
+//     scatters columns back (col2im).
+// im2col/col2im work a row at a time on the range of output columns whose taps fall inside the image.
 #include "kernels/conv.h"
 
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
+#include <exception>
 #include <vector>
 
+#include "kernels/cpu/scratch.h"
 #include "kernels/gemm.h"
 
 namespace ganglion::cpu {
@@ -23,33 +31,54 @@ bool is_pointwise(const ConvShape& c) {
          c.H == c.P && c.W == c.Q;
 }
 
-// Input coordinate read by output coordinate o at kernel tap k along one axis.
-inline int64_t in_coord(int64_t o, int64_t k, int stride, int pad, int dil) {
-  return o * stride - pad + k * dil;
+// The kernel is the whole unpadded image and the output one pixel: image n's column is x[n] flattened, so the
+// batch's column matrix is x viewed as [N, C*H*W].
+bool is_whole_image(const ConvShape& c) {
+  return c.P == 1 && c.Q == 1 && c.pad_h == 0 && c.pad_w == 0 && c.dil_h == 1 && c.dil_w == 1 && c.R == c.H &&
+         c.S == c.W;
 }
 
-// col[(ch*R + r)*S + s, p*Q + q] = x[ch, ih, iw] (0 outside the image) for one image x [C,H,W].
+// The output coordinates o in [lo, hi) whose input coordinate o*stride - pad + k*dil lies in [0, in_size) for
+// kernel tap k; offset is that coordinate at o = 0.
+struct TapRange {
+  int64_t lo = 0, hi = 0, offset = 0;
+};
+TapRange tap_range(int64_t out_size, int64_t k, int stride, int pad, int dil, int64_t in_size) {
+  TapRange t;
+  t.offset = k * dil - pad;
+  // smallest o with o*stride + offset >= 0, and smallest o with o*stride + offset >= in_size
+  auto first_reaching = [&](int64_t bound) {
+    const int64_t need = bound - t.offset;
+    return need <= 0 ? int64_t{0} : (need + stride - 1) / stride;
+  };
+  t.lo = std::min(out_size, first_reaching(0));
+  t.hi = std::max(t.lo, std::min(out_size, first_reaching(in_size)));
+  return t;
+}
+
+// col[(ch*R + r)*S + s, p*Q + q] = x[ch, ih, iw] (0 outside the image) for one image x [C,H,W]. Each column
+// row is written whole, zeros and copies in one pass, with the tap ranges worked out once per kernel tap.
 void im2col(const ConvShape& c, const float* x, float* col) {
-  const int64_t PQ = col_cols(c);
-  for (int64_t ch = 0; ch < c.C; ++ch)
-    for (int64_t r = 0; r < c.R; ++r)
-      for (int64_t s = 0; s < c.S; ++s) {
+  const int64_t PQ = col_cols(c), Q = c.Q, sw = c.stride_w;
+  for (int64_t r = 0; r < c.R; ++r) {
+    const TapRange rows = tap_range(c.P, r, c.stride_h, c.pad_h, c.dil_h, c.H);
+    for (int64_t s = 0; s < c.S; ++s) {
+      const TapRange cols = tap_range(c.Q, s, c.stride_w, c.pad_w, c.dil_w, c.W);
+      for (int64_t ch = 0; ch < c.C; ++ch) {
         float* dst = col + ((ch * c.R + r) * c.S + s) * PQ;
         const float* img = x + ch * c.H * c.W;
-        for (int64_t p = 0; p < c.P; ++p) {
-          const int64_t ih = in_coord(p, r, c.stride_h, c.pad_h, c.dil_h);
-          float* drow = dst + p * c.Q;
-          if (ih < 0 || ih >= c.H) {
-            std::fill(drow, drow + c.Q, 0.f);
-            continue;
-          }
-          const float* srow = img + ih * c.W;
-          for (int64_t q = 0; q < c.Q; ++q) {
-            const int64_t iw = in_coord(q, s, c.stride_w, c.pad_w, c.dil_w);
-            drow[q] = (iw >= 0 && iw < c.W) ? srow[iw] : 0.f;
-          }
+        for (int64_t i = 0; i < rows.lo * Q; ++i) dst[i] = 0.f;
+        for (int64_t p = rows.lo; p < rows.hi; ++p) {
+          float* drow = dst + p * Q;
+          const float* srow = img + (p * c.stride_h + rows.offset) * c.W + cols.offset;
+          for (int64_t q = 0; q < cols.lo; ++q) drow[q] = 0.f;
+          for (int64_t q = cols.lo; q < cols.hi; ++q) drow[q] = srow[q * sw];
+          for (int64_t q = cols.hi; q < Q; ++q) drow[q] = 0.f;
         }
+        for (int64_t i = rows.hi * Q; i < PQ; ++i) dst[i] = 0.f;
       }
+    }
+  }
 }
 
 // The adjoint of im2col: dx (one image, [C,H,W]) = sum of the columns at the pixels they were read from.
@@ -58,24 +87,46 @@ void col2im(const ConvShape& c, const float* col, float* dx) {
   std::fill(dx, dx + c.C * c.H * c.W, 0.f);
   const int64_t PQ = col_cols(c);
   for (int64_t ch = 0; ch < c.C; ++ch)
-    for (int64_t r = 0; r < c.R; ++r)
+    for (int64_t r = 0; r < c.R; ++r) {
+      const TapRange rows = tap_range(c.P, r, c.stride_h, c.pad_h, c.dil_h, c.H);
       for (int64_t s = 0; s < c.S; ++s) {
+        const TapRange cols = tap_range(c.Q, s, c.stride_w, c.pad_w, c.dil_w, c.W);
         const float* src = col + ((ch * c.R + r) * c.S + s) * PQ;
         float* img = dx + ch * c.H * c.W;
-        for (int64_t p = 0; p < c.P; ++p) {
-          const int64_t ih = in_coord(p, r, c.stride_h, c.pad_h, c.dil_h);
-          if (ih < 0 || ih >= c.H) continue;
+        for (int64_t p = rows.lo; p < rows.hi; ++p) {
           const float* srow = src + p * c.Q;
-          float* drow = img + ih * c.W;
-          for (int64_t q = 0; q < c.Q; ++q) {
-            const int64_t iw = in_coord(q, s, c.stride_w, c.pad_w, c.dil_w);
-            if (iw >= 0 && iw < c.W) drow[iw] += srow[q];
+          float* drow = img + (p * c.stride_h + rows.offset) * c.W + cols.offset;
+          if (c.stride_w == 1) {
+            for (int64_t q = cols.lo; q < cols.hi; ++q) drow[q] += srow[q];
+          } else {
+            for (int64_t q = cols.lo; q < cols.hi; ++q) drow[q * c.stride_w] += srow[q];
           }
         }
       }
+    }
 }
 
-// Threads to use for a loop over the N images (one when there is a single image: the GEMM may then use them).
+// Runs body(n, thread) for every image n < N on up to N OpenMP threads (one thread when there is a single
+// image: the GEMM may then use them). An exception thrown by a thread is rethrown here, after the region.
+template <class Body>
+void for_each_image(const ConvShape& c, int nt, Body body) {
+  std::exception_ptr failure;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int t = omp_get_thread_num();
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < c.N; ++n) {
+      try {
+        body(n, t);
+      } catch (...) {
+#pragma omp critical(ganglion_conv_failure)
+        if (!failure) failure = std::current_exception();
+      }
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
 int batch_threads(const ConvShape& c) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), c.N)));
 }
@@ -84,68 +135,72 @@ int batch_threads(const ConvShape& c) {
 
 void conv2d_forward(Stream s, const ConvShape& c, const float* x, const float* w, float* y) {
   const int64_t CRS = col_rows(c), PQ = col_cols(c), in_sz = c.C * c.H * c.W, out_sz = c.K * PQ;
-  const bool direct = is_pointwise(c);
-  const int nt = batch_threads(c);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    std::vector<float> col(direct ? 0 : CRS * PQ);
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < c.N; ++n) {
-      const float* cols = x + n * in_sz;
-      if (!direct) {
-        im2col(c, x + n * in_sz, col.data());
-        cols = col.data();
-      }
-      gemm(s, false, false, c.K, PQ, CRS, 1.f, w, CRS, cols, PQ, 0.f, y + n * out_sz, PQ);
-    }
+  if (is_whole_image(c)) {  // y[N,K] = x[N,CRS] * w[K,CRS]^T
+    gemm(s, false, true, c.N, c.K, CRS, 1.f, x, CRS, w, CRS, 0.f, y, c.K);
+    return;
   }
+  const bool direct = is_pointwise(c);
+  for_each_image(c, batch_threads(c), [&](int64_t n, int) {
+    const float* cols = x + n * in_sz;
+    if (!direct) {
+      float* col = thread_scratch(ScratchSlot::Columns, static_cast<size_t>(CRS * PQ));
+      im2col(c, x + n * in_sz, col);
+      cols = col;
+    }
+    gemm(s, false, false, c.K, PQ, CRS, 1.f, w, CRS, cols, PQ, 0.f, y + n * out_sz, PQ);
+  });
 }
 
 void conv2d_backward_data(Stream s, const ConvShape& c, const float* dy, const float* w, float* dx) {
   const int64_t CRS = col_rows(c), PQ = col_cols(c), in_sz = c.C * c.H * c.W, out_sz = c.K * PQ;
-  const bool direct = is_pointwise(c);
-  const int nt = batch_threads(c);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    std::vector<float> col(direct ? 0 : CRS * PQ);
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < c.N; ++n) {
-      float* target = direct ? dx + n * in_sz : col.data();
-      gemm(s, true, false, CRS, PQ, c.K, 1.f, w, CRS, dy + n * out_sz, PQ, 0.f, target, PQ);
-      if (!direct) col2im(c, col.data(), dx + n * in_sz);
-    }
+  if (is_whole_image(c)) {  // dx[N,CRS] = dy[N,K] * w[K,CRS]
+    gemm(s, false, false, c.N, CRS, c.K, 1.f, dy, c.K, w, CRS, 0.f, dx, CRS);
+    return;
   }
+  const bool direct = is_pointwise(c);
+  for_each_image(c, batch_threads(c), [&](int64_t n, int) {
+    float* target = direct ? dx + n * in_sz : thread_scratch(ScratchSlot::Columns, static_cast<size_t>(CRS * PQ));
+    gemm(s, true, false, CRS, PQ, c.K, 1.f, w, CRS, dy + n * out_sz, PQ, 0.f, target, PQ);
+    if (!direct) col2im(c, target, dx + n * in_sz);
+  });
 }
 
 void conv2d_backward_weight(Stream s, const ConvShape& c, const float* x, const float* dy, float* dw) {
   const int64_t CRS = col_rows(c), PQ = col_cols(c), in_sz = c.C * c.H * c.W, out_sz = c.K * PQ;
   const int64_t wsz = c.K * CRS;
+  if (is_whole_image(c)) {  // dw[K,CRS] = dy[N,K]^T * x[N,CRS]
+    gemm(s, true, false, c.K, CRS, c.N, 1.f, dy, c.K, x, CRS, 0.f, dw, CRS);
+    return;
+  }
   const bool direct = is_pointwise(c);
   const int nt = batch_threads(c);
-  std::fill(dw, dw + wsz, 0.f);
   // Thread 0 accumulates straight into dw; the others into their own buffers, added in thread order after.
-  std::vector<std::vector<float>> partial(nt > 1 ? nt - 1 : 0);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    const int t = omp_get_thread_num();
-    float* acc = dw;
-    if (t > 0) {
-      partial[t - 1].assign(wsz, 0.f);
-      acc = partial[t - 1].data();
-    }
-    std::vector<float> col(direct ? 0 : CRS * PQ);
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < c.N; ++n) {
-      const float* cols = x + n * in_sz;
-      if (!direct) {
-        im2col(c, x + n * in_sz, col.data());
-        cols = col.data();
+  // partial[t] stays null for a thread the runtime did not start.
+  std::vector<float*> partial(nt, nullptr);
+  std::fill(dw, dw + wsz, 0.f);
+  for_each_image(c, nt, [&](int64_t n, int t) {
+    float*& acc = partial[t];
+    if (!acc) {
+      if (t == 0) {
+        acc = dw;
+      } else {
+        acc = thread_scratch(ScratchSlot::Partial, static_cast<size_t>(wsz));
+        std::fill(acc, acc + wsz, 0.f);
       }
-      gemm(s, false, true, c.K, CRS, PQ, 1.f, dy + n * out_sz, PQ, cols, PQ, 1.f, acc, CRS);
     }
+    const float* cols = x + n * in_sz;
+    if (!direct) {
+      float* col = thread_scratch(ScratchSlot::Columns, static_cast<size_t>(CRS * PQ));
+      im2col(c, x + n * in_sz, col);
+      cols = col;
+    }
+    gemm(s, false, true, c.K, CRS, PQ, 1.f, dy + n * out_sz, PQ, cols, PQ, 1.f, acc, CRS);
+  });
+  for (int t = 1; t < nt; ++t) {
+    const float* part = partial[t];
+    if (part)
+      for (int64_t i = 0; i < wsz; ++i) dw[i] += part[i];
   }
-  for (const auto& part : partial)  // a thread the runtime did not start left its buffer empty
-    for (size_t i = 0; i < part.size(); ++i) dw[i] += part[i];
 }
 
 }  // namespace ganglion::cpu

@@ -13,10 +13,16 @@ namespace {
 constexpr int64_t kParallelMin = 32768;
 
 // y[i] = f(x[i]); x and y may alias (each element is read before it is written).
+// The functor is copied into each thread's frame first: read through the closure, its captured scalars could
+// alias y, which stops the compiler from vectorising the loop.
 template <class F>
 void map(const float* x, float* y, int64_t n, F f) {
-#pragma omp parallel for schedule(static) if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+#pragma omp parallel if (n > kParallelMin)
+  {
+    const F local_f = f;
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) y[i] = local_f(x[i]);
+  }
 }
 
 float stable_sigmoid(float x) {
@@ -28,14 +34,14 @@ float stable_sigmoid(float x) {
 // ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|): never overflows, keeps precision for large |x|.
 float stable_softplus(float x) { return std::max(x, 0.f) + std::log1p(std::exp(-std::fabs(x))); }
 
-// Visits every element of a broadcast iteration space: f(out_index, a_offset, b_offset). The innermost dimension
-// is walked with a running offset; the outer index is decomposed once per row.
+// Visits every element of a broadcast iteration space: row(out_base, a_base, b_base, inner, a_step, b_step) is
+// called once per innermost row. The outer index is decomposed once per row.
 template <class F>
-void for_each_broadcast(const BroadcastShape& sh, F f) {
+void for_each_broadcast_row(const BroadcastShape& sh, F row) {
   const int64_t total = sh.numel();
   if (total == 0) return;
   if (sh.ndim == 0) {
-    f(0, 0, 0);
+    row(0, 0, 0, 1, 0, 0);
     return;
   }
   const int last = sh.ndim - 1;
@@ -51,14 +57,30 @@ void for_each_broadcast(const BroadcastShape& sh, F f) {
       oa += idx * sh.stride_a[d];
       ob += idx * sh.stride_b[d];
     }
-    const int64_t base = r * inner;
-    for (int64_t i = 0; i < inner; ++i) f(base + i, oa + i * sa, ob + i * sb);
+    row(r * inner, oa, ob, inner, sa, sb);
   }
 }
 
+// out = f(a, b) over a broadcast space. The common innermost layouts (both contiguous, or one side a scalar
+// along the row) get loops of their own so that they vectorise; other strides take the general loop.
 template <class F>
 void run_binary(const float* a, const float* b, float* out, const BroadcastShape& sh, F f) {
-  for_each_broadcast(sh, [&](int64_t i, int64_t ia, int64_t ib) { out[i] = f(a[ia], b[ib]); });
+  for_each_broadcast_row(sh, [a, b, out, f](int64_t o, int64_t oa, int64_t ob, int64_t inner, int64_t sa, int64_t sb) {
+    const float* pa = a + oa;
+    const float* pb = b + ob;
+    float* po = out + o;
+    if (sa == 1 && sb == 1) {
+      for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i], pb[i]);
+    } else if (sa == 1 && sb == 0) {
+      const float vb = *pb;
+      for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i], vb);
+    } else if (sa == 0 && sb == 1) {
+      const float va = *pa;
+      for (int64_t i = 0; i < inner; ++i) po[i] = f(va, pb[i]);
+    } else {
+      for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i * sa], pb[i * sb]);
+    }
+  });
 }
 
 // NaN-propagating max/min, as PyTorch's maximum/minimum.
@@ -88,7 +110,10 @@ void unary(Stream, UnaryOp op, const float* x, float* y, int64_t n, UnaryParams 
       return map(x, y, n, [](float v) { return static_cast<float>((0.f < v) - (v < 0.f)); });
     // `v < 0 ? 0 : v` lets a NaN through, as PyTorch's relu does.
     case UnaryOp::Relu: return map(x, y, n, [](float v) { return v < 0.f ? 0.f : v; });
-    case UnaryOp::LeakyRelu: return map(x, y, n, [a](float v) { return v > 0.f ? v : a * v; });
+    // Written without a select so that it vectorises (GCC keeps `v > 0 ? v : a*v` as a branch). Equal to
+    // that form for every v, signed zeros, infinities and NaN included: one of the two terms is always +-0.
+    case UnaryOp::LeakyRelu:
+      return map(x, y, n, [a](float v) { return std::max(v, 0.f) + a * std::min(v, 0.f); });
     case UnaryOp::Tanh: return map(x, y, n, [](float v) { return std::tanh(v); });
     case UnaryOp::Sigmoid: return map(x, y, n, stable_sigmoid);
     case UnaryOp::Softplus: return map(x, y, n, stable_softplus);
@@ -118,7 +143,10 @@ void binary(Stream, BinaryOp op, const float* a, const float* b, float* out, con
 }
 
 void broadcast_copy(Stream, const float* a, float* out, const BroadcastShape& shape) {
-  for_each_broadcast(shape, [&](int64_t i, int64_t ia, int64_t) { out[i] = a[ia]; });
+  for_each_broadcast_row(shape, [a, out](int64_t o, int64_t oa, int64_t, int64_t inner, int64_t sa, int64_t) {
+    if (sa == 0) std::fill(out + o, out + o + inner, a[oa]);
+    else for (int64_t i = 0; i < inner; ++i) out[o + i] = a[oa + i * sa];
+  });
 }
 
 void fill(Stream, float* y, int64_t n, float value) {

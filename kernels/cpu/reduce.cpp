@@ -3,6 +3,7 @@
 // one); work is split over (outer, chunk of inner) so that both [1, r, big] and [big, r, 1] parallelise.
 #include "kernels/reduce.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace ganglion::cpu {
@@ -17,6 +18,11 @@ template <class F>
 void for_each_chunk(int64_t outer, int64_t r, int64_t inner, F f) {
   const int64_t chunks = (inner + kChunk - 1) / kChunk;
   const int64_t tasks = outer * chunks;
+  if (chunks == 1) {  // inner fits one chunk (Maxout's [N*units, k, 1]): no index division per task
+#pragma omp parallel for schedule(static) if (outer * r * inner > kParallelMin)
+    for (int64_t o = 0; o < outer; ++o) f(o, int64_t{0}, inner);
+    return;
+  }
 #pragma omp parallel for schedule(static) if (outer * r * inner > kParallelMin)
   for (int64_t t = 0; t < tasks; ++t) {
     const int64_t o = t / chunks, i0 = (t % chunks) * kChunk;
@@ -29,8 +35,9 @@ void for_each_chunk(int64_t outer, int64_t r, int64_t inner, F f) {
 
 void sum_axis(Stream, const float* x, float* y, int64_t outer, int64_t r, int64_t inner, float scale) {
   for_each_chunk(outer, r, inner, [&](int64_t o, int64_t i0, int64_t i1) {
-    double acc[kChunk] = {};
     const int64_t w = i1 - i0;
+    double acc[kChunk];  // only the chunk's w entries are used: zeroing all kChunk costs more for small inner
+    std::fill(acc, acc + w, 0.0);
     for (int64_t j = 0; j < r; ++j) {
       const float* row = x + (o * r + j) * inner + i0;
       for (int64_t i = 0; i < w; ++i) acc[i] += row[i];
