@@ -14,7 +14,7 @@
 #include <limits>
 
 #include "core/ops.h"
-#include "gan/jpeg_guard.h"
+#include "gan/stb_guard.h"
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_FAILURE_USERMSG
@@ -260,7 +260,7 @@ Tensor decode_image(std::span<const uint8_t> bytes, const std::string& name, int
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
     throw Error(name + ": image file of " + std::to_string(bytes.size()) + " bytes is larger than 2 GiB");
   const int len = static_cast<int>(bytes.size());
-  if (std::string defect = jpeg_huffman_defect(bytes); !defect.empty()) throw Error(name + ": " + defect);
+  if (std::string defect = stb_input_defect(bytes); !defect.empty()) throw Error(name + ": " + defect);
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &c))
     throw Error(name + ": cannot decode image (" + stbi_failure_reason() + ")");

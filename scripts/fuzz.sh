@@ -27,6 +27,6 @@ cmake --build "$BUILD_DIR" -j "$(nproc)" --target fuzz_make_seeds "${run[@]/#/fu
 for t in "${run[@]}"; do
   mkdir -p "$DIR/corpus/$t" "$DIR/findings/$t"
   echo "fuzz.sh: $t for $seconds s"
-  nice -n 10 "$DIR/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  nice -n 10 "$DIR/fuzz_$t" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$DIR/findings/$t/" ${FUZZ_FLAGS:-} "$DIR/corpus/$t" "$DIR/seeds/$t"
 done

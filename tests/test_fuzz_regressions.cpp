@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <stb_image_write.h>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -179,6 +180,16 @@ TEST_CASE("fuzz regressions: an image header promising too many pixels is refuse
   // 16000 x 16000 with no pixel data: stb_image would allocate 768 MB and fill it from the missing data.
   const std::string big = bmp_header(16000, 16000);
   CHECK_THROWS_WITH(decode_image(as_bytes(big), "big.bmp", 28, 3), Contains("big.bmp") && Contains("larger than"));
+  // A valid JPEG (written by stb_image_write) still decodes through the Huffman-table guard.
+  std::vector<uint8_t> jpeg;
+  std::vector<unsigned char> px(9 * 6 * 3);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = static_cast<unsigned char>(i * 11);
+  auto append = [](void* ctx, void* data, int n) {
+    auto* out = static_cast<std::vector<uint8_t>*>(ctx);
+    out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + n);
+  };
+  REQUIRE(stbi_write_jpg_to_func(append, &jpeg, 9, 6, 3, px.data(), 90));
+  CHECK(decode_image(jpeg, "ok.jpg", 4, 3).shape() == Shape{1, 3, 4, 4});
   // Formats the folder reader does not accept are not decoded either (a GIF header).
   CHECK_THROWS_WITH(decode_image(as_bytes(std::string("GIF89a\x01\x00\x01\x00\x00\x00\x00", 13)), "a.gif", 28, 3),
                     Contains("a.gif") && Contains("cannot decode"));

@@ -1,8 +1,9 @@
-// gan/jpeg_guard.cpp — finds the Huffman tables stb_image 2.27 would overflow on (see gan/jpeg_guard.h). It walks
-// the segments the way stb does before the first scan (markers after 0xFF fill bytes, skipping stray bytes between
+// gan/stb_guard.cpp — the checks of gan/stb_guard.h. JPEG: walks the segments the way stb does before the first scan (markers after 0xFF fill bytes, skipping stray bytes between
 // segments, each segment by its length), and from the first scan on, where entropy-coded data hides the segment
 // structure, treats every FF C4 byte pair as a table definition: in valid data such a pair is only ever a marker.
-#include "gan/jpeg_guard.h"
+#include "gan/stb_guard.h"
+
+#include <algorithm>
 
 namespace ganglion {
 namespace {
@@ -29,8 +30,6 @@ std::string check_dht(std::span<const uint8_t> b, size_t at) {
   }
   return "";
 }
-
-}  // namespace
 
 std::string jpeg_huffman_defect(std::span<const uint8_t> b) {
   size_t p = 0;
@@ -64,6 +63,29 @@ std::string jpeg_huffman_defect(std::span<const uint8_t> b) {
     }
   }
   return "";
+}
+
+// PNG: every chunk (4-byte length, 4-byte type, data, 4-byte CRC) must fit in the input.
+std::string png_chunk_defect(std::span<const uint8_t> b) {
+  static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+  if (b.size() < 8 || !std::equal(kSignature, kSignature + 8, b.begin())) return "";
+  for (size_t p = 8; p + 8 <= b.size();) {
+    const uint64_t len = uint64_t(b[p]) << 24 | uint64_t(b[p + 1]) << 16 | uint64_t(b[p + 2]) << 8 | b[p + 3];
+    const bool end = b[p + 4] == 'I' && b[p + 5] == 'E' && b[p + 6] == 'N' && b[p + 7] == 'D';
+    if (len > b.size() - (p + 8))
+      return "corrupt PNG: a chunk claims " + std::to_string(len) + " bytes but only " +
+             std::to_string(b.size() - (p + 8)) + " follow it";
+    if (end) break;
+    p += 12 + static_cast<size_t>(len);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string stb_input_defect(std::span<const uint8_t> bytes) {
+  std::string defect = jpeg_huffman_defect(bytes);
+  return defect.empty() ? png_chunk_defect(bytes) : defect;
 }
 
 }  // namespace ganglion
