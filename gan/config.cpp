@@ -168,7 +168,7 @@ void take(const json& j, const char* key, T& v, const std::string& where) {
       if constexpr (std::is_integral_v<T> && std::is_signed_v<T>)
         if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<T>::max()))
           throw Error("integer out of range");
-      if constexpr (std::is_floating_point_v<T>)  // converting an out-of-range double is undefined behaviour
+      if constexpr (std::is_floating_point_v<T>)  // it would become infinity and pass the range checks
         if (std::abs(it->get<double>()) > static_cast<double>(std::numeric_limits<T>::max()))
           throw Error("number out of range for a 32-bit float");
     } else {

@@ -1,6 +1,6 @@
 // tests/test_fuzz_regressions.cpp — what fuzzing the readers of outside data found (fuzz/, scripts/fuzz.sh), kept
 // as tests: every file under tests/fuzz_regressions/<reader>/ must be refused with a ganglion::Error naming the
-// file, and the inline cases below pin each fix (sizes checked before allocating, no undefined conversions, no
+// file, and the inline cases below pin each fix (sizes checked before allocating, no infinite or wrapped numbers, no
 // deep recursion on nested JSON) and that the in-memory readers are the path readers' code path.
 #include <unistd.h>
 #include <zlib.h>
@@ -154,7 +154,7 @@ TEST_CASE("fuzz regressions: safetensors from memory and from a file give the sa
 }
 
 TEST_CASE("fuzz regressions: config numbers out of range and nested values are clear errors", "[fuzz]") {
-  // A double beyond float's range: converting it was undefined behaviour.
+  // A double beyond float's range became an infinite learning rate, which passed validation.
   CHECK_THROWS_WITH(parse_config_text(R"({"lr_g": 1e300})", "cfg.json"),
                     Contains("cfg.json") && Contains("lr_g") && Contains("out of range"));
   CHECK_THROWS_WITH(parse_config_text(R"({"mlp": {"g_output_scale": -1e39}})", "cfg.json"), Contains("out of range"));
