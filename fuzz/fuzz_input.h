@@ -2,6 +2,7 @@
 // length-prefixed parts, the rest) and the rule that a reader may only fail with ganglion::Error. Any other
 // exception escapes LLVMFuzzerTestOneInput, and libFuzzer reports it as a crash.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
