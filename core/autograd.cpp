@@ -143,6 +143,8 @@ void Tensor::backward(const Tensor& grad_output, bool create_graph) const {
   e.run({*this}, {grad_output}, {});
   for (auto& [impl, g] : e.leaf_grad) {
     if (!impl->requires_grad || !g.defined()) continue;
+    // With create_graph the leaf's .grad keeps a graph that refers back to the leaf: a reference cycle, as in
+    // PyTorch, that the caller breaks with zero_grad() when done (else LeakSanitizer reports both as leaked).
     Tensor gg = create_graph ? g : g.detach();
     impl->grad = impl->grad.defined() ? add(impl->grad, gg) : gg;
     if (!create_graph) impl->grad = impl->grad.detach();

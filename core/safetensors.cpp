@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/autograd.h"
+#include "core/json_brief.h"
 
 static_assert(std::endian::native == std::endian::little, "safetensors I/O assumes a little-endian host");
 
@@ -71,9 +72,12 @@ const void* host_bytes(const Tensor& h) {
 
 // ---- Reading ----
 
+// Where the bytes come from: an open file (pread) or a buffer in memory. Both readers share everything else.
 struct Reader {
   std::string path;
   int fd = -1;
+  const unsigned char* memory = nullptr;  // set for the in-memory reader
+  uint64_t memory_size = 0;
   ~Reader() {
     if (fd >= 0) ::close(fd);
   }
@@ -82,6 +86,11 @@ struct Reader {
   }
   void read_at(void* dst, size_t n, uint64_t off) const {
     char* p = static_cast<char*>(dst);
+    if (memory) {
+      if (off > memory_size || n > memory_size - off) fail("unexpected end of data (truncated?)");
+      std::memcpy(p, memory + off, n);
+      return;
+    }
     while (n > 0) {
       ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
       if (r < 0) {
@@ -148,12 +157,17 @@ Entry parse_entry(const Reader& rd, const std::string& name, const json& v) {
             "' (supported: F32, F64, F16, BF16, I32, I64)");
   auto sh = v.find("shape");
   if (sh == v.end() || !sh->is_array()) rd.fail("tensor '" + name + "' has no \"shape\" array");
-  uint64_t numel = 1;
+  // numel, and the product of the non-zero sizes, stay below 2^59 so that neither numel * 8 bytes nor any
+  // stride of an empty tensor can overflow.
+  constexpr uint64_t kMaxElements = uint64_t(1) << 59;
+  uint64_t numel = 1, nonzero = 1;
   for (const auto& d : *sh) {
     if (!d.is_number_integer() || d.get<int64_t>() < 0)
-      rd.fail("tensor '" + name + "' has a shape entry that is not a non-negative integer: " + sh->dump());
+      rd.fail("tensor '" + name + "' has a shape entry that is not a non-negative integer: " + json_brief(d));
     uint64_t n = d.get<uint64_t>();
-    if (n != 0 && numel > (uint64_t(1) << 62) / n) rd.fail("tensor '" + name + "' shape " + sh->dump() + " is too large");
+    if (n != 0 && nonzero > kMaxElements / n)
+      rd.fail("tensor '" + name + "' has a shape too large (over 2^59 elements) at entry " + std::to_string(n));
+    if (n != 0) nonzero *= n;
     numel *= n;
     e.shape.push_back(static_cast<int64_t>(n));
   }
@@ -215,6 +229,71 @@ Tensor load_entry(const Reader& rd, const Entry& e, uint64_t data_start) {
     }
   }
   return t;
+}
+
+// The whole reader: header length, JSON header, every entry's checks, then the tensors.
+TensorMap read_safetensors(const Reader& rd, uint64_t size, std::map<std::string, std::string>* metadata) {
+  if (size < 8) rd.fail("truncated: " + std::to_string(size) + " bytes, fewer than the 8-byte header length");
+  unsigned char lenbuf[8];
+  rd.read_at(lenbuf, 8, 0);
+  uint64_t hlen = 0;
+  for (int i = 0; i < 8; ++i) hlen |= static_cast<uint64_t>(lenbuf[i]) << (8 * i);
+  if (hlen > size - 8)
+    rd.fail("header length " + std::to_string(hlen) + " runs past the end of the file (" + std::to_string(size) +
+            " bytes; truncated or not a safetensors file)");
+  if (hlen > kMaxHeaderBytes) rd.fail("header length " + std::to_string(hlen) + " exceeds the 100 MB limit");
+  if (hlen < 2) rd.fail("header length " + std::to_string(hlen) + " is too small for a JSON object");
+  std::string text(hlen, '\0');
+  rd.read_at(text.data(), hlen, 8);
+  json header;
+  try {
+    header = json::parse(text);
+  } catch (const json::exception& ex) {
+    rd.fail(std::string("bad JSON header: ") + ex.what());
+  }
+  if (!header.is_object()) rd.fail("the JSON header is not an object");
+
+  const uint64_t data_start = 8 + hlen;
+  const uint64_t data_size = size - data_start;
+  std::vector<Entry> entries;
+  if (metadata) metadata->clear();
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") {
+      if (!it->is_object()) rd.fail("\"__metadata__\" is not an object of strings");
+      for (auto m = it->begin(); m != it->end(); ++m) {
+        if (!m->is_string()) rd.fail("\"__metadata__\" entry '" + m.key() + "' is not a string");
+        if (metadata) (*metadata)[m.key()] = m->get<std::string>();
+      }
+      continue;
+    }
+    entries.push_back(parse_entry(rd, it.key(), *it));
+  }
+  // Offsets: inside the data section, no overlaps, and (as the format requires) no holes.
+  std::vector<const Entry*> order;
+  for (const Entry& e : entries) order.push_back(&e);
+  std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
+    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+  });
+  uint64_t covered = 0;
+  for (const Entry* e : order) {
+    if (e->end > data_size)
+      rd.fail("tensor '" + e->name + "' data_offsets [" + std::to_string(e->begin) + "," + std::to_string(e->end) +
+              "] run past the data section (" + std::to_string(data_size) + " bytes; truncated?)");
+    if (e->begin < covered)
+      rd.fail("tensor '" + e->name + "' data_offsets [" + std::to_string(e->begin) + "," + std::to_string(e->end) +
+              "] overlap another tensor's data");
+    if (e->begin > covered)
+      rd.fail("a hole in the data section: bytes " + std::to_string(covered) + ".." + std::to_string(e->begin) +
+              " belong to no tensor (before '" + e->name + "')");
+    covered = e->end;
+  }
+  if (covered != data_size)
+    rd.fail("the data section has " + std::to_string(data_size) + " bytes but the tensors cover " +
+            std::to_string(covered));
+
+  TensorMap out;
+  for (const Entry& e : entries) out.emplace(e.name, load_entry(rd, e, data_start));
+  return out;
 }
 
 }  // namespace
@@ -294,68 +373,19 @@ TensorMap load_safetensors(const std::string& path, std::map<std::string, std::s
   struct stat st;
   if (::fstat(rd.fd, &st) != 0) rd.fail("cannot stat: " + errno_str(errno));
   if (!S_ISREG(st.st_mode)) rd.fail("not a regular file");
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (size < 8) rd.fail("truncated: " + std::to_string(size) + " bytes, fewer than the 8-byte header length");
-  unsigned char lenbuf[8];
-  rd.read_at(lenbuf, 8, 0);
-  uint64_t hlen = 0;
-  for (int i = 0; i < 8; ++i) hlen |= static_cast<uint64_t>(lenbuf[i]) << (8 * i);
-  if (hlen > size - 8)
-    rd.fail("header length " + std::to_string(hlen) + " runs past the end of the file (" + std::to_string(size) +
-            " bytes; truncated or not a safetensors file)");
-  if (hlen > kMaxHeaderBytes) rd.fail("header length " + std::to_string(hlen) + " exceeds the 100 MB limit");
-  if (hlen < 2) rd.fail("header length " + std::to_string(hlen) + " is too small for a JSON object");
-  std::string text(hlen, '\0');
-  rd.read_at(text.data(), hlen, 8);
-  json header;
-  try {
-    header = json::parse(text);
-  } catch (const json::exception& ex) {
-    rd.fail(std::string("bad JSON header: ") + ex.what());
-  }
-  if (!header.is_object()) rd.fail("the JSON header is not an object");
+  return read_safetensors(rd, static_cast<uint64_t>(st.st_size), metadata);
+}
 
-  const uint64_t data_start = 8 + hlen;
-  const uint64_t data_size = size - data_start;
-  std::vector<Entry> entries;
-  if (metadata) metadata->clear();
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    if (it.key() == "__metadata__") {
-      if (!it->is_object()) rd.fail("\"__metadata__\" is not an object of strings");
-      for (auto m = it->begin(); m != it->end(); ++m) {
-        if (!m->is_string()) rd.fail("\"__metadata__\" entry '" + m.key() + "' is not a string");
-        if (metadata) (*metadata)[m.key()] = m->get<std::string>();
-      }
-      continue;
-    }
-    entries.push_back(parse_entry(rd, it.key(), *it));
-  }
-  // Offsets: inside the data section, no overlaps, and (as the format requires) no holes.
-  std::vector<const Entry*> order;
-  for (const Entry& e : entries) order.push_back(&e);
-  std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
-    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
-  });
-  uint64_t covered = 0;
-  for (const Entry* e : order) {
-    if (e->end > data_size)
-      rd.fail("tensor '" + e->name + "' data_offsets [" + std::to_string(e->begin) + "," + std::to_string(e->end) +
-              "] run past the data section (" + std::to_string(data_size) + " bytes; truncated?)");
-    if (e->begin < covered)
-      rd.fail("tensor '" + e->name + "' data_offsets [" + std::to_string(e->begin) + "," + std::to_string(e->end) +
-              "] overlap another tensor's data");
-    if (e->begin > covered)
-      rd.fail("a hole in the data section: bytes " + std::to_string(covered) + ".." + std::to_string(e->begin) +
-              " belong to no tensor (before '" + e->name + "')");
-    covered = e->end;
-  }
-  if (covered != data_size)
-    rd.fail("the data section has " + std::to_string(data_size) + " bytes but the tensors cover " +
-            std::to_string(covered));
-
-  TensorMap out;
-  for (const Entry& e : entries) out.emplace(e.name, load_entry(rd, e, data_start));
-  return out;
+TensorMap load_safetensors_from_memory(const void* data, size_t size, const std::string& name,
+                                       std::map<std::string, std::string>* metadata) {
+  Reader rd;
+  rd.path = name;
+  rd.memory = static_cast<const unsigned char*>(data);
+  rd.memory_size = size;
+  if (!rd.memory && size > 0) rd.fail("no data");
+  static const unsigned char empty = 0;
+  if (!rd.memory) rd.memory = &empty;
+  return read_safetensors(rd, size, metadata);
 }
 
 }  // namespace ganglion

@@ -23,5 +23,8 @@ void save_safetensors(const std::string& path, const TensorMap& tensors,
 // F32, and I64 to I32 (an error when a value does not fit). When `metadata` is given it receives the
 // "__metadata__" entries (cleared first). Any malformed file gives an Error naming the file and the problem.
 TensorMap load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata = nullptr);
+// The same reader on a whole file's bytes in memory; `name` stands for the file in error messages.
+TensorMap load_safetensors_from_memory(const void* data, size_t size, const std::string& name,
+                                       std::map<std::string, std::string>* metadata = nullptr);
 
 }  // namespace ganglion

@@ -1,12 +1,15 @@
 // gan/config.cpp — TrainConfig <-> JSON, validation and the presets.
 #include "gan/config.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <fstream>
 #include <sstream>
 #include <type_traits>
 
+#include "core/json_brief.h"
 #include "gan/data2d.h"
 #include "gan/losses.h"
 #include "gan/penalty.h"
@@ -164,13 +167,19 @@ void take(const json& j, const char* key, T& v, const std::string& where) {
       if constexpr (std::is_integral_v<T>)
         if (!it->is_number_integer() && !it->is_number_unsigned()) throw Error("expected an integer");
       if constexpr (std::is_unsigned_v<T>)
-        if (it->is_number_integer() && it->get<int64_t>() < 0) throw Error("expected a non-negative integer");
+        if (!it->is_number_unsigned() && it->get<int64_t>() < 0) throw Error("expected a non-negative integer");
+      if constexpr (std::is_integral_v<T> && std::is_signed_v<T>)
+        if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+          throw Error("integer out of range");
+      if constexpr (std::is_floating_point_v<T>)  // it would become infinity and pass the range checks
+        if (std::abs(it->get<double>()) > static_cast<double>(std::numeric_limits<T>::max()))
+          throw Error("number out of range for a 32-bit float");
     } else {
       if (!it->is_string()) throw Error("expected a string");
     }
     v = it->get<T>();
   } catch (const std::exception& e) {
-    throw Error(where + ": key '" + key + "': " + e.what() + ", got " + it->dump());
+    throw Error(where + ": key '" + key + "': " + e.what() + ", got " + json_brief(*it));
   }
 }
 
@@ -265,25 +274,32 @@ TrainConfig config_from_json(const json& j, const TrainConfig& base, const std::
   return c;
 }
 
-TrainConfig load_config_file(const std::string& path, const TrainConfig* given_base) {
-  std::ifstream f(path);
-  if (!f) throw Error("cannot open config file '" + path + "'");
+TrainConfig parse_config_text(const std::string& text, const std::string& where, const TrainConfig* given_base) {
   json j;
   try {
-    j = json::parse(f);
+    j = json::parse(text);
   } catch (const json::exception& e) {
-    throw Error("config file '" + path + "' is not valid JSON: " + e.what());
+    throw Error(where + " is not valid JSON: " + e.what());
   }
   TrainConfig base = given_base ? *given_base : preset_config(default_preset_name());
   if (!given_base && j.is_object() && j.contains("preset")) {
-    if (!j["preset"].is_string()) throw Error(path + ": key 'preset': expected a string");
+    if (!j["preset"].is_string()) throw Error(where + ": key 'preset': expected a string");
     try {
       base = preset_config(j["preset"].get<std::string>());
     } catch (const Error& e) {
-      throw Error(path + ": " + e.what());
+      throw Error(where + ": " + e.what());
     }
   }
-  return config_from_json(j, base, "config file '" + path + "'");
+  return config_from_json(j, base, where);
+}
+
+TrainConfig load_config_file(const std::string& path, const TrainConfig* given_base) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error("cannot open config file '" + path + "'");
+  std::ostringstream text;
+  text << f.rdbuf();
+  if (f.bad()) throw Error("cannot read config file '" + path + "'");
+  return parse_config_text(text.str(), "config file '" + path + "'", given_base);
 }
 
 const std::vector<std::string>& image_data_names() {

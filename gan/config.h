@@ -63,6 +63,9 @@ TrainConfig config_from_json(const nlohmann::json& j, const TrainConfig& base, c
 // Reads a JSON file: a missing file, bad JSON or a bad key throws Error naming the file. The file's keys override
 // `base` when given, else the preset its "preset" key names (else the default preset).
 TrainConfig load_config_file(const std::string& path, const TrainConfig* base = nullptr);
+// The same on the file's text in memory (what load_config_file reads; fuzz/ drives it); `where` names the
+// source in errors.
+TrainConfig parse_config_text(const std::string& text, const std::string& where, const TrainConfig* base = nullptr);
 // True for the image datasets (mnist, cifar10, folder, stacked_mnist); false for the 2-D mixtures.
 bool is_image_data(const std::string& data);
 const std::vector<std::string>& image_data_names();

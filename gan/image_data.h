@@ -3,6 +3,8 @@
 // to [-1, 1]; and a seeded shuffling batcher whose position a checkpoint can keep.
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,23 @@ ImageDataset load_cifar10(const std::string& path, int64_t size = 32, int64_t li
 // Every .png/.jpg/.jpeg/.bmp in `dir` (sorted by name), centre-cropped to a square and resized to size x size,
 // with `channels` 1 (gray) or 3 (RGB). Unreadable images are an Error naming the file.
 ImageDataset load_image_folder(const std::string& dir, int64_t size, int64_t channels, int64_t limit = 0);
+
+// The parsers behind the path readers above, on a whole file's bytes in memory (the path readers read the file
+// and call these; fuzz/ drives them directly). `name` stands for the file in error messages.
+// IDX bytes may be gzip or plain; `labels` absent means no labels.
+ImageDataset parse_mnist(std::span<const uint8_t> images, const std::string& images_name,
+                         std::optional<std::span<const uint8_t>> labels, const std::string& labels_name,
+                         int64_t size = 28, int64_t limit = 0);
+// One CIFAR-10 binary batch (gzip or plain).
+ImageDataset parse_cifar10(std::span<const uint8_t> bytes, const std::string& name, int64_t size = 32,
+                           int64_t limit = 0);
+// One PNG, JPEG or BMP image, centre-cropped and resized: [1, channels, size, size] in [-1, 1]. Images of more
+// than kMaxImagePixels pixels are refused before they are decoded.
+constexpr int64_t kMaxImagePixels = int64_t(1) << 25;  // 32 Mpixel, e.g. 8192 x 4096
+Tensor decode_image(std::span<const uint8_t> bytes, const std::string& name, int64_t size, int64_t channels);
+// gzip input is decompressed first (several members one after another; anything after the last is ignored, as
+// zlib's gzread does) and refused when it would inflate past kMaxInflatedBytes.
+constexpr uint64_t kMaxInflatedBytes = uint64_t(4) << 30;  // 4 GiB
 // `n` images of three MNIST digits drawn at random (from g) stacked as channels; label = 100*d0 + 10*d1 + d2.
 ImageDataset make_stacked_mnist(const ImageDataset& mnist, int64_t n, Generator& g);
 
