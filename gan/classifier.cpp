@@ -285,9 +285,14 @@ MnistSplits load_mnist_splits(const std::string& dir) {
     }
     throw Error(dir + ": no MNIST " + kind + " file found (tried " + tried + ")");
   };
+  // Looked up one after the other, so that the error names the first missing file.
+  const std::string train_images = find("train-images-idx3", "training images");
+  const std::string train_labels = find("train-labels-idx1", "training labels");
+  const std::string test_images = find("t10k-images-idx3", "held-out test images");
+  const std::string test_labels = find("t10k-labels-idx1", "held-out test labels");
   MnistSplits s;
-  s.train = load_mnist(find("train-images-idx3", "training images"), find("train-labels-idx1", "training labels"));
-  s.test = load_mnist(find("t10k-images-idx3", "held-out test images"), find("t10k-labels-idx1", "held-out test labels"));
+  s.train = load_mnist(train_images, train_labels);
+  s.test = load_mnist(test_images, test_labels);
   return s;
 }
 
