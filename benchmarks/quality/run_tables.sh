@@ -26,8 +26,9 @@ shift || true
 
 # PacGAN's 2-D models and optimiser (Lin et al. 2018, appendix): G 4 x (Linear 400, BatchNorm, ReLU), D 3 x
 # (Linear -> 200 x 5, Maxout 5), Adam 1e-4 with beta1 0.8, 100 packed inputs per batch (100 m samples).
-PAC2D="--g-hidden 400 --g-layers 4 --d-hidden 200 --d-pieces 5 --loss nonsaturating --penalty none --n-critic 1
-       --lr 1e-4 --beta1 0.8 --beta2 0.999 --lr-schedule constant"
+# (One line: each row below must stay one line for `read`.)
+PAC2D="--g-hidden 400 --g-layers 4 --d-hidden 200 --d-pieces 5 --loss nonsaturating --penalty none --n-critic 1"
+PAC2D="$PAC2D --lr 1e-4 --beta1 0.8 --beta2 0.999 --lr-schedule constant"
 # Rows: name | table | seeds | steps | train flags, in the order they run (most important first, so that a
 # budget cut loses the least). Step budgets are what fitted the shared 2-core CPU in one sitting (quality.md).
 ROWS=(
