@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <numbers>
@@ -264,8 +265,44 @@ std::shared_ptr<MnistClassifier> load_or_train_mnist_classifier(const std::strin
   if (opt.log)
     opt.log("classifier: held-out accuracy " + fmt_double(r.test_accuracy) + " after " + fmt_double(r.seconds) +
             " s; saving " + cache_path);
+  const std::filesystem::path parent = std::filesystem::path(cache_path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) throw Error("classifier cache '" + cache_path + "': cannot create its folder: " + ec.message());
   r.model->save(cache_path);
   return r.model;
+}
+
+MnistSplits load_mnist_splits(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) throw Error(dir + ": not a directory (expected a folder with MNIST IDX files)");
+  auto find = [&](const char* stem, const char* kind) {
+    std::string tried;
+    for (const char* suffix : {"-ubyte.gz", "-ubyte"}) {
+      const fs::path p = fs::path(dir) / (std::string(stem) + suffix);
+      if (fs::exists(p)) return p.string();
+      tried += (tried.empty() ? "" : ", ") + p.filename().string();
+    }
+    throw Error(dir + ": no MNIST " + kind + " file found (tried " + tried + ")");
+  };
+  // Looked up one after the other, so that the error names the first missing file.
+  const std::string train_images = find("train-images-idx3", "training images");
+  const std::string train_labels = find("train-labels-idx1", "training labels");
+  const std::string test_images = find("t10k-images-idx3", "held-out test images");
+  const std::string test_labels = find("t10k-labels-idx1", "held-out test labels");
+  MnistSplits s;
+  s.train = load_mnist(train_images, train_labels);
+  s.test = load_mnist(test_images, test_labels);
+  return s;
+}
+
+std::string default_classifier_path() {
+  namespace fs = std::filesystem;
+  const char* file = "mnist_classifier.safetensors";
+  if (const char* d = std::getenv("GANGLION_CACHE_DIR"); d && *d) return (fs::path(d) / file).string();
+  if (const char* d = std::getenv("XDG_CACHE_HOME"); d && *d) return (fs::path(d) / "ganglion" / file).string();
+  if (const char* d = std::getenv("HOME"); d && *d) return (fs::path(d) / ".cache" / "ganglion" / file).string();
+  return file;
 }
 
 }  // namespace ganglion

@@ -89,7 +89,19 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int32_t>& labels);
 TrainedClassifier train_mnist_classifier(const ImageDataset& train, const ImageDataset& test,
                                          const ClassifierTrainOptions& opt);
 
-// Loads `cache_path` when it exists; otherwise trains on `train`, checks on `test`, and saves to cache_path.
+// The labelled train digits (train-images/labels) and held-out test digits (t10k-images/labels) of an MNIST
+// folder, gzip or plain; Error naming the folder and the file names tried when one is missing.
+struct MnistSplits {
+  ImageDataset train, test;
+};
+MnistSplits load_mnist_splits(const std::string& dir);
+
+// Where the tools cache the classifier when no file is given: $GANGLION_CACHE_DIR, else $XDG_CACHE_HOME/ganglion,
+// else $HOME/.cache/ganglion, else the working directory; file mnist_classifier.safetensors.
+std::string default_classifier_path();
+
+// Loads `cache_path` when it exists; otherwise trains on `train`, checks on `test`, and saves to cache_path
+// (creating its folder).
 std::shared_ptr<MnistClassifier> load_or_train_mnist_classifier(const std::string& cache_path,
                                                                 const ImageDataset& train, const ImageDataset& test,
                                                                 const ClassifierTrainOptions& opt);

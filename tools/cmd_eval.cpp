@@ -1,63 +1,107 @@
-// tools/cmd_eval.cpp — `ganglion eval`: the 2-D mode metrics (modes captured, % high quality, reverse KL) of a
-// checkpoint's generator, per noise seed and their mean.
-#include <cmath>
+// tools/cmd_eval.cpp — `ganglion eval`: the quality metrics of a checkpoint's generator (gan/eval_checkpoint.h),
+// one row per noise seed and the mean ± standard error, as a table or JSON. 2-D mixtures: modes / HQ / reverse KL;
+// mnist: FID_lenet, KID, precision/recall, class coverage and KL; stacked_mnist: modes out of 1,000 and KL.
 #include <cstdio>
 #include <iostream>
 
-#include "gan/trainer.h"
+#include <omp.h>
+
+#include "gan/eval_checkpoint.h"
 #include "tools/commands.h"
 
 namespace ganglion::tools {
 
 namespace {
 struct EvalArgs {
-  std::string checkpoint, device = "auto";
-  int64_t n = 2500, seeds = 5;
+  std::string checkpoint, device = "auto", data_path, classifier;
+  int64_t n = 0, seeds = 0;
+  int classifier_epochs = 15, threads = 0;
   bool no_ema = false, json = false;
 };
 
+nlohmann::json report_json(const EvalReport& r) {
+  nlohmann::json seeds = nlohmann::json::array(), mean, se;
+  for (int64_t s = 0; s < r.seeds; ++s) {
+    nlohmann::json row = {{"seed", s}};
+    for (const EvalMetric& m : r.metrics) row[m.key] = m.per_seed[static_cast<size_t>(s)];
+    seeds.push_back(row);
+  }
+  for (const EvalMetric& m : r.metrics) mean[m.key] = m.summary.mean, se[m.key] = m.summary.se;
+  nlohmann::json out = {{"checkpoint", r.checkpoint}, {"step", r.step},          {"data", r.data},
+                        {"kind", eval_kind_name(r.kind)}, {"samples", r.samples}, {"seed_count", r.seeds},
+                        {"modes_total", r.modes_total}, {"seeds", seeds},        {"mean", mean},
+                        {"se", se}};
+  if (r.kind != EvalKind::Mixture2d) {
+    out["classifier"] = r.classifier_path;
+    out["classifier_test_accuracy"] = r.classifier_accuracy;
+  }
+  if (r.kind == EvalKind::Mnist) out["real_samples"] = r.real_count;
+  return out;
+}
+
+void print_table(const EvalReport& r) {
+  std::printf("%s (step %lld, %s): %lld samples per seed, %lld seed(s)\n", r.checkpoint.c_str(),
+              static_cast<long long>(r.step), r.data.c_str(), static_cast<long long>(r.samples),
+              static_cast<long long>(r.seeds));
+  if (r.kind != EvalKind::Mixture2d)
+    std::printf("classifier: %s (held-out accuracy %.4f)\n", r.classifier_path.c_str(), r.classifier_accuracy);
+  if (r.kind == EvalKind::Mnist)
+    std::printf("against the %lld held-out test digits of the data folder\n", static_cast<long long>(r.real_count));
+  if (r.kind != EvalKind::Mnist) std::printf("modes in the data: %lld\n", static_cast<long long>(r.modes_total));
+  std::printf("%6s", "seed");
+  for (const EvalMetric& m : r.metrics) std::printf(" %12s", m.label.c_str());
+  std::printf("\n");
+  for (int64_t s = 0; s < r.seeds; ++s) {
+    std::printf("%6lld", static_cast<long long>(s));
+    for (const EvalMetric& m : r.metrics)
+      std::printf(" %12.*f", m.decimals, m.print_scale * m.per_seed[static_cast<size_t>(s)]);
+    std::printf("\n");
+  }
+  std::printf("%6s", "mean");
+  for (const EvalMetric& m : r.metrics) std::printf(" %12.*f", m.decimals, m.print_scale * m.summary.mean);
+  std::printf("\n%6s", "± se");
+  for (const EvalMetric& m : r.metrics) std::printf(" %12.*f", m.decimals, m.print_scale * m.summary.se);
+  std::printf("\n");
+}
+
 int run_eval(const EvalArgs& a) {
-  if (a.n <= 0 || a.seeds <= 0) throw Error("-n and --seeds must be positive");
+  if (a.n < 0 || a.seeds < 0) throw Error("-n and --seeds must be positive");
+  if (a.classifier_epochs < 1) throw Error("--classifier-epochs must be at least 1");
+  if (a.threads > 0) omp_set_num_threads(a.threads);
   Checkpoint ck = read_checkpoint(resolve_checkpoint(a.checkpoint));
-  if (is_image_data(ck.config.data))
-    throw Error("eval: '" + ck.path + "' is an image run (" + ck.config.data + "); eval counts the modes of 2-D runs");
-  Mixture2d m = mixture2d(ck.config.data);
-  if (!m.has_modes()) throw Error("eval: dataset '" + m.name + "' has no modes to count");
-  Device d = resolve_device(a.device);
-  auto g = generator_from_checkpoint(ck, !a.no_ema, d);
-  double modes = 0, hq = 0, kl = 0;
-  nlohmann::json rows = nlohmann::json::array();
-  if (!a.json) std::printf("%s (step %lld), %lld samples per seed\n%6s %7s %8s %9s\n", ck.path.c_str(),
-                           static_cast<long long>(ck.step), static_cast<long long>(a.n), "seed", "modes", "hq %", "rev KL");
-  for (int64_t s = 0; s < a.seeds; ++s) {
-    Generator noise(derive_seed(static_cast<uint64_t>(s), 100));
-    ModeMetrics r = mode_metrics(sample_generator(*g, noise.randn({a.n, ck.config.mlp.noise_dim}, d)), m);
-    modes += r.modes_captured, hq += r.hq_fraction, kl += r.reverse_kl;
-    rows.push_back({{"seed", s}, {"modes", r.modes_captured}, {"hq", r.hq_fraction}, {"rkl", r.reverse_kl}});
-    if (!a.json)
-      std::printf("%6lld %4d/%-2d %8.2f %9.4f\n", static_cast<long long>(s), r.modes_captured, r.modes_total,
-                  100 * r.hq_fraction, r.reverse_kl);
-  }
-  const double k = static_cast<double>(a.seeds);
-  if (a.json) {
-    nlohmann::json out = {{"checkpoint", ck.path}, {"step", ck.step},         {"seeds", rows},
-                          {"modes", modes / k},     {"hq", hq / k},           {"rkl", kl / k},
-                          {"modes_total", m.means.size()}};
-    std::cout << out.dump(2) << "\n";
-  } else {
-    std::printf("  mean %6.2f/%-2zu %7.2f %9.4f\n", modes / k, m.means.size(), 100 * hq / k, kl / k);
-  }
+  EvalOptions o;
+  o.samples = a.n;
+  o.seeds = a.seeds;
+  o.ema = !a.no_ema;
+  o.device = resolve_device(a.device);
+  o.data_path = a.data_path;
+  o.classifier_path = a.classifier;
+  o.classifier_train.epochs = a.classifier_epochs;
+  o.classifier_train.device = o.device;
+  o.log = [](const std::string& line) { std::cerr << line << std::endl; };  // stdout keeps the table / JSON
+  const EvalReport r = evaluate_checkpoint(ck, o);
+  if (a.json) std::cout << report_json(r).dump(2) << "\n";
+  else print_table(r);
   return 0;
 }
 }  // namespace
 
 Command add_eval(CLI::App& root) {
   auto a = std::make_shared<EvalArgs>();
-  CLI::App* app = root.add_subcommand("eval", "2-D mode metrics of a checkpoint, averaged over noise seeds");
+  CLI::App* app = root.add_subcommand(
+      "eval", "Quality metrics of a checkpoint (2-D: modes/HQ/reverse KL; mnist: FID_lenet, KID, precision/recall, "
+              "class coverage/KL; stacked_mnist: modes/KL), per noise seed with mean ± standard error");
   app->add_option("checkpoint", a->checkpoint, "A run folder (its newest checkpoint) or a checkpoint file")->required();
-  app->add_option("-n,--num", a->n, "Samples per seed (PacGAN: 2500)");
-  app->add_option("--seeds", a->seeds, "Number of noise seeds");
+  app->add_option("-n,--num", a->n, "Samples per seed (default: 2500 for 2-D, 1000 for mnist, 26000 for stacked_mnist)");
+  app->add_option("--seeds", a->seeds, "Number of noise seeds (default: 5 for 2-D, 1 for images)");
+  app->add_option("--data-path", a->data_path,
+                  "Image runs: the MNIST folder (train-* and t10k-* IDX files); default: the run's own");
+  app->add_option("--classifier", a->classifier,
+                  "Image runs: the MNIST classifier file, trained there on first use (default: " +
+                      default_classifier_path() + ")");
+  app->add_option("--classifier-epochs", a->classifier_epochs, "Epochs when the classifier must be trained (default 15)");
   app->add_option("--device", a->device, "auto | cpu | cuda");
+  app->add_option("--threads", a->threads, "CPU threads (default: OpenMP's choice)");
   app->add_flag("--no-ema", a->no_ema, "Use the raw generator even when an EMA copy exists");
   app->add_flag("--json", a->json, "Print JSON");
   return {app, [a] { return run_eval(*a); }};

@@ -17,5 +17,6 @@ Command add_train(CLI::App& root);
 Command add_sample(CLI::App& root);
 Command add_eval(CLI::App& root);
 Command add_inspect(CLI::App& root);
+Command add_train_classifier(CLI::App& root);
 
 }  // namespace ganglion::tools

@@ -1,4 +1,4 @@
-// tools/main.cpp — `ganglion <train|sample|eval|inspect>`: parses the command line, runs the chosen subcommand,
+// tools/main.cpp — `ganglion <train|sample|eval|inspect|train-classifier>`: parses the command line, runs the chosen subcommand,
 // and turns every error into one line on stderr and a non-zero exit status (2: bad usage, 1: failure).
 #include <exception>
 #include <iostream>
@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last wins
   std::vector<Command> commands;
   try {
-    commands = {add_train(app), add_sample(app), add_eval(app), add_inspect(app)};
+    commands = {add_train(app), add_sample(app), add_eval(app), add_inspect(app), add_train_classifier(app)};
   } catch (const std::exception& e) {
     std::cerr << "ganglion: internal error while setting up: " << e.what() << "\n";
     return 1;

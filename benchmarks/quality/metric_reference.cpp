@@ -1,23 +1,29 @@
-// benchmarks/quality/metric_reference.cpp — the reference values of gan/METRICS.md, measured on real MNIST: trains
-// (or loads from --cache) the Ganglion MNIST classifier, then prints every metric for real-vs-real, real-vs-noise
-// and a few degraded sets as a markdown table.
+// benchmarks/quality/metric_reference.cpp — the reference values of gan/METRICS.md: the 2-D mode metrics of real
+// mixture samples, uniform noise and collapsed sets (no data needed), then, on real MNIST, trains (or loads from
+// --cache) the Ganglion MNIST classifier and prints every image metric for real-vs-real, real-vs-noise and a few
+// degraded sets, as markdown tables.
 //
-//   metric_reference [--data DIR] [--cache FILE] [--epochs N] [--seed S] [--retrain] [--skip-stacked]
+//   metric_reference [--data DIR] [--cache FILE] [--epochs N] [--seed S] [--retrain] [--skip-stacked] [--only-2d]
 //
 // DIR holds train-images/labels-idx*-ubyte.gz (9,000) and t10k-*.gz (1,000); default /work/shared/data/mnist.
 // FILE defaults to mnist_classifier.safetensors in the working directory; --retrain ignores an existing one.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "core/ops.h"
 #include "core/rng.h"
 #include "gan/classifier.h"
+#include "gan/data2d.h"
+#include "gan/eval_checkpoint.h"
+#include "gan/metrics2d.h"
 #include "gan/image_data.h"
 #include "gan/metrics_image.h"
 
@@ -59,12 +65,63 @@ void row(const char* name, const ImageQuality& q, double seconds) {
   std::fflush(stdout);
 }
 
+// The 2-D protocol (2,500 samples, 5 seeds, mean ± standard error) on sets with known structure.
+void mixture_reference() {
+  std::printf("2-D mixtures: 2,500 samples per seed, 5 seeds, mean ± standard error.\n\n");
+  std::printf("| %-8s | %-44s | %15s | %15s | %17s |\n|----------|%s|----------------:|----------------:|------------------:|\n",
+              "data", "samples", "modes", "HQ %", "reverse KL", std::string(46, '-').c_str());
+  for (const char* name : {"ring8", "grid25"}) {
+    const Mixture2d m = mixture2d(name);
+    const float extent = name == std::string("ring8") ? 1.5f : 5.f;  // a box around every mode
+    auto report = [&](const char* what, const std::function<std::vector<float>(Generator&)>& make) {
+      std::vector<double> modes, hq, kl;
+      for (uint64_t s = 0; s < 5; ++s) {
+        Generator g(1000 + s);
+        const ModeMetrics r = mode_metrics(make(g), m.means, m.std);
+        modes.push_back(r.modes_captured), hq.push_back(100 * r.hq_fraction), kl.push_back(r.reverse_kl);
+      }
+      const MeanSe a = mean_se(modes), b = mean_se(hq), c = mean_se(kl);
+      std::printf("| %-8s | %-44s | %6.2f ± %6.2f | %6.2f ± %6.2f | %7.4f ± %7.4f |\n", name, what, a.mean, a.se, b.mean,
+                  b.se, c.mean, c.se);
+    };
+    report("real samples (real vs real)", [&](Generator& g) { return sample_mixture2d(m, 2500, g).to_vector(); });
+    report("uniform noise over the data's box (vs noise)",
+           [&](Generator& g) { return g.rand({2500, 2}, Device::cpu(), -extent, extent).to_vector(); });
+    report("real samples of the first half of the modes", [&](Generator& g) {
+      std::vector<float> xy = sample_mixture2d(m, 5000, g).to_vector(), kept;
+      for (size_t i = 0; i + 1 < xy.size() && kept.size() < 5000; i += 2) {
+        size_t best = 0;
+        float bd = 1e30f;
+        for (size_t k = 0; k < m.means.size(); ++k) {
+          const float dx = xy[i] - m.means[k][0], dy = xy[i + 1] - m.means[k][1];
+          if (dx * dx + dy * dy < bd) bd = dx * dx + dy * dy, best = k;
+        }
+        if (best < m.means.size() / 2) kept.push_back(xy[i]), kept.push_back(xy[i + 1]);
+      }
+      return kept;
+    });
+    report("real samples blurred to 3x the mode std", [&](Generator& g) {
+      std::vector<float> xy = sample_mixture2d(m, 2500, g).to_vector();
+      const std::vector<float> extra = g.randn({2500, 2}, Device::cpu(), 0.f, m.std * std::sqrt(8.f)).to_vector();
+      for (size_t i = 0; i < xy.size(); ++i) xy[i] += extra[i];
+      return xy;
+    });
+    report("all samples at one mode (collapse)", [&](Generator& g) {
+      std::vector<float> xy = g.randn({2500, 2}, Device::cpu(), 0.f, m.std).to_vector();
+      for (size_t i = 0; i < xy.size(); ++i) xy[i] += m.means[0][i % 2];
+      return xy;
+    });
+  }
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string dir = "/work/shared/data/mnist", cache = "mnist_classifier.safetensors";
   ClassifierTrainOptions opt;
-  bool retrain = false, stacked = true;
+  bool retrain = false, stacked = true, only_2d = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -80,12 +137,15 @@ int main(int argc, char** argv) {
     else if (a == "--seed") opt.seed = std::stoull(value());
     else if (a == "--retrain") retrain = true;
     else if (a == "--skip-stacked") stacked = false;
+    else if (a == "--only-2d") only_2d = true;
     else {
       std::fprintf(stderr, "metric_reference: unknown argument %s\n", a.c_str());
       return 2;
     }
   }
   try {
+    mixture_reference();
+    if (only_2d) return 0;
     const ImageDataset train = load_mnist_dir(dir);
     const ImageDataset test = load_mnist(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz");
     std::printf("data: %lld train, %lld test digits from %s\n", static_cast<long long>(train.size()),
