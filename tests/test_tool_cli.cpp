@@ -12,45 +12,16 @@
 #include <unistd.h>
 
 #include "mnist_test_data.h"
+#include "tool_run.h"
 
 namespace fs = std::filesystem;
 
 namespace {
-fs::path tool_path() { return fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "tools" / "ganglion"; }
-
-fs::path scratch() {
-  static fs::path p = [] {
-    fs::path d = fs::temp_directory_path() / ("ganglion_cli_" + std::to_string(::getpid()));
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-  }();
-  return p;
-}
-
-struct Run {
-  int code = -1;
-  std::string out, err;
-};
-
-Run run(const std::string& args) {
-  fs::path out = scratch() / "stdout.txt", err = scratch() / "stderr.txt";
-  std::string cmd = "'" + tool_path().string() + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
-  int status = std::system(cmd.c_str());
-  Run r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-  auto slurp = [](const fs::path& p) {
-    std::ifstream f(p);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-  };
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
-
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+using gtool::lines;
+using gtool::Run;
+using gtool::tool_path;
+fs::path scratch() { return gtool::scratch("ganglion_cli"); }
+Run run(const std::string& args) { return gtool::run(args, scratch()); }
 
 const std::string kTiny =
     "--data ring8 --steps 4 --batch 32 --g-hidden 16 --g-layers 2 --d-hidden 8 --d-pieces 2 --n-critic 1 "

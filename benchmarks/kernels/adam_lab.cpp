@@ -182,10 +182,7 @@ int run(const LabOptions& o) {
   rep.tables.emplace_back("CPU twin vs formula", cpu_table);
   if (!gpu_table.empty())
     rep.tables.emplace_back("GPU (median of " + std::to_string(o.reps) + ", L2 flushed)", gpu_table);
-  rep.print();
-  const bool wrote = rep.write(o);
-  std::printf("%s: %d validation failure(s)\n", checks.failures() ? "FAILED" : "PASSED", checks.failures());
-  return checks.failures() || !wrote ? 1 : 0;
+  return rep.finish(o, checks);
 }
 
 }  // namespace
@@ -198,10 +195,5 @@ int main(int argc, char** argv) {
   o.reps = 50;
   const int code = parse_options("adam_lab", "Fused Adam lab: one flat buffer and per parameter", argc, argv, o);
   if (code >= 0) return code;
-  try {
-    return run(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "adam lab: %s\n", e.what());
-    return 1;
-  }
+  return run_lab("adam_lab", [&] { return run(o); });
 }

@@ -348,10 +348,7 @@ int run(const LabOptions& o) {
   rep.tables.emplace_back("CPU twins vs two-pass reference", cpu_table);
   if (!gpu_table.empty())
     rep.tables.emplace_back("GPU (median of " + std::to_string(o.reps) + ", L2 flushed)", gpu_table);
-  rep.print();
-  const bool wrote = rep.write(o);
-  std::printf("%s: %d validation failure(s)\n", checks.failures() ? "FAILED" : "PASSED", checks.failures());
-  return checks.failures() || !wrote ? 1 : 0;
+  return rep.finish(o, checks);
 }
 
 }  // namespace
@@ -365,10 +362,5 @@ int main(int argc, char** argv) {
   const int code =
       parse_options("bn_lab", "BatchNorm lab: ours vs cuDNN, and BN+activation as the engine runs it", argc, argv, o);
   if (code >= 0) return code;
-  try {
-    return run(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bn lab: %s\n", e.what());
-    return 1;
-  }
+  return run_lab("bn_lab", [&] { return run(o); });
 }

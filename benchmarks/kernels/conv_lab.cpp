@@ -207,10 +207,7 @@ int run(const LabOptions& o, bool check_all, int64_t samples) {
     }
     rep.tables.emplace_back("Summary per model", summary);
   }
-  rep.print();
-  const bool wrote = rep.write(o);
-  std::printf("%s: %d validation failure(s)\n", checks.failures() ? "FAILED" : "PASSED", checks.failures());
-  return checks.failures() || !wrote ? 1 : 0;
+  return rep.finish(o, checks);
 }
 
 }  // namespace
@@ -233,10 +230,5 @@ int main(int argc, char** argv) {
                                        ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
                                  });
   if (code >= 0) return code;
-  try {
-    return run(o, check == "full", samples);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "conv lab: %s\n", e.what());
-    return 1;
-  }
+  return run_lab("conv_lab", [&] { return run(o, check == "full", samples); });
 }

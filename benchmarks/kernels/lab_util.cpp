@@ -214,3 +214,23 @@ std::string percent(double part, double whole) {
 }
 
 }  // namespace ganglion::lab
+
+namespace ganglion::lab {
+
+int Report::finish(const LabOptions& o, const Checks& checks) const {
+  print();
+  const bool wrote = write(o);
+  std::printf("%s: %d validation failure(s)\n", checks.failures() ? "FAILED" : "PASSED", checks.failures());
+  return checks.failures() || !wrote ? 1 : 0;
+}
+
+int run_lab(const char* lab, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", lab, e.what());
+    return 1;
+  }
+}
+
+}  // namespace ganglion::lab

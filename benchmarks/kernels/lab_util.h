@@ -93,7 +93,12 @@ struct Report {
   void print() const;
   // Returns false (after saying why on stderr) when the file cannot be written.
   bool write(const LabOptions& o) const;
+  // The end of every lab: print, write, a PASSED/FAILED line; the exit code (1 on a failed check or write).
+  int finish(const LabOptions& o, const Checks& checks) const;
 };
+
+// A lab's main after its options are parsed: runs body, and turns an exception into "<lab>: <what>" and exit 1.
+int run_lab(const char* lab, const std::function<int()>& body);
 
 // The commit: $GANGLION_COMMIT, else `git rev-parse --short HEAD` in the working directory, else "unknown".
 std::string commit_id();

@@ -207,10 +207,7 @@ int run(const LabOptions& o) {
   rep.tables.emplace_back("Validation", check_table);
   if (!time_table.empty())
     rep.tables.emplace_back("GPU (median of " + std::to_string(o.reps) + ", L2 flushed)", time_table);
-  rep.print();
-  const bool wrote = rep.write(o);
-  std::printf("%s: %d validation failure(s)\n", checks.failures() ? "FAILED" : "PASSED", checks.failures());
-  return checks.failures() || !wrote ? 1 : 0;
+  return rep.finish(o, checks);
 }
 
 }  // namespace
@@ -225,10 +222,5 @@ int main(int argc, char** argv) {
   const int code =
       parse_options("penalty_lab", "Gradient-penalty lab: the WGAN-GP path against its floor", argc, argv, o);
   if (code >= 0) return code;
-  try {
-    return run(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "penalty lab: %s\n", e.what());
-    return 1;
-  }
+  return run_lab("penalty_lab", [&] { return run(o); });
 }
