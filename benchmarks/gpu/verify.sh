@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # benchmarks/gpu/verify.sh — runs on a lent GPU machine (the device tool) over binaries built on the dev machine
-# and carried in .devcarry/: the [cuda] tests, the whole suite, and compute-sanitizer memcheck over the [cuda]
-# tests. Logs go to $OUT (or ./gpu-logs) with device, date and commit.
+# and carried in .devcarry/: the [cuda] tests, the whole suite, and compute-sanitizer memcheck and racecheck over
+# the [cuda] tests (mode: all | cuda | suite | memcheck | racecheck). Logs go to $OUT (or ./gpu-logs) with device, date and commit.
 set -uo pipefail
 OUT=${OUT:-gpu-logs}
 mkdir -p "$OUT"
@@ -29,4 +29,7 @@ if [ "$mode" = all ] || [ "$mode" = suite ]; then
 fi
 if [ "$mode" = all ] || [ "$mode" = memcheck ]; then
   echo "== memcheck"; (cat "$OUT/header.txt"; compute-sanitizer --tool memcheck --leak-check full $BIN/ganglion_tests "[cuda]~[oom]" 2>&1) | tee "$OUT/memcheck.log" | tail -15
+fi
+if [ "$mode" = all ] || [ "$mode" = racecheck ]; then
+  echo "== racecheck"; (cat "$OUT/header.txt"; compute-sanitizer --tool racecheck --racecheck-report all $BIN/ganglion_tests "[cuda]~[oom]" 2>&1) | tee "$OUT/racecheck.log" | tail -15
 fi
