@@ -34,6 +34,7 @@ PAC2D="$PAC2D --lr 1e-4 --beta1 0.8 --beta2 0.999 --lr-schedule constant"
 ROWS=(
   "grid25-ganglion|grid25|2|4000|--preset toy-grid25"
   "stacked-dcgan|stacked|1|3000|--preset dcgan-mnist --data stacked_mnist --channels 3 --data-path $MNIST"
+  "stacked-dcgan-6k|stacked|1|6000|--preset dcgan-mnist --data stacked_mnist --channels 3 --data-path $MNIST"
   "grid25-gan|grid25|2|1000|--data grid25 $PAC2D --batch 100 --pack 1"
   "grid25-pacgan4|grid25|2|1000|--data grid25 $PAC2D --batch 400 --pack 4"
   "ring8-gan|ring8|2|1000|--data ring8 $PAC2D --batch 100 --pack 1"
