@@ -11,17 +11,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(cmake make clang libclang-rt-14-dev libomp-14-dev catch2 libeigen3-dev libstb-dev zlib1g-dev
       nlohmann-json3-dev libcli11-dev)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "sanitize: installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+scripts/install_packages.sh sanitize "${PKGS[@]}"
 
 BUILD_DIR=${GANGLION_SANITIZE_DIR:-build-sanitize}
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGANGLION_CUDA=OFF \
