@@ -175,20 +175,31 @@ void Trainer::set_learning_rates() {
 }
 
 namespace {
-TensorMap deep_copy(const TensorMap& m) {
+// Makes `kept` a copy of `live` (tensors are contiguous). Steady state (same names, shapes, dtypes and devices as last step): copies into
+// the buffers kept from the previous step, so the per-step snapshot allocates nothing.
+void keep_copy(TensorMap& kept, const TensorMap& live) {
   NoGradGuard ng;
-  TensorMap out;
-  for (const auto& [name, t] : m) out[name] = t.contiguous_copy();
-  return out;
+  bool reuse = kept.size() == live.size();
+  for (auto it = live.begin(); reuse && it != live.end(); ++it) {
+    auto k = kept.find(it->first);
+    reuse = k != kept.end() && k->second.shape() == it->second.shape() && k->second.dtype() == it->second.dtype() &&
+            k->second.device() == it->second.device();
+  }
+  if (reuse) {
+    for (const auto& [name, t] : live) copy_(kept[name], t);
+    return;
+  }
+  kept.clear();
+  for (const auto& [name, t] : live) kept[name] = t.contiguous_copy();
 }
 }  // namespace
 
 void Trainer::remember_step_start() {
-  step_start_.d_state = deep_copy(d_->state_dict());
-  step_start_.opt_d_state = deep_copy(opt_d_->state_dict());
+  keep_copy(step_start_.d_state, d_->state_dict());
+  keep_copy(step_start_.opt_d_state, opt_d_->state_dict());
   TensorMap g_buffers;
   for (const auto& [name, t] : g_->named_buffers()) g_buffers[name] = t;
-  step_start_.g_buffers = deep_copy(g_buffers);
+  keep_copy(step_start_.g_buffers, g_buffers);
   step_start_.rng_seed = rng_.seed();
   step_start_.rng_offset = rng_.offset();
   step_start_.data_state = data_->state();
