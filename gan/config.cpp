@@ -111,7 +111,8 @@ json to_json(const TrainConfig& c) {
                 {"nz", im.nz},
                 {"ngf", im.ngf},
                 {"ndf", im.ndf},
-                {"d_norm", image_norm_names()[static_cast<size_t>(im.d_norm)]}}},
+                {"d_norm", image_norm_names()[static_cast<size_t>(im.d_norm)]},
+                {"pack", im.pack}}},
               {"mlp",
                {{"noise_dim", m.noise_dim},
                 {"g_hidden", m.g_hidden},
@@ -216,6 +217,7 @@ TrainConfig config_from_json(const json& j, const TrainConfig& base, const std::
     take(m, "nz", c.image.nz, where);
     take(m, "ngf", c.image.ngf, where);
     take(m, "ndf", c.image.ndf, where);
+    take(m, "pack", c.image.pack, where);
     std::string norm = image_norm_names()[static_cast<size_t>(c.image.d_norm)];
     take(m, "d_norm", norm, where);
     try {
@@ -307,6 +309,8 @@ const std::vector<std::string>& image_data_names() {
   return names;
 }
 
+int64_t critic_pack(const TrainConfig& c) { return is_image_data(c.data) ? c.image.pack : c.mlp.pack; }
+
 bool is_image_data(const std::string& data) {
   for (const auto& n : image_data_names())
     if (n == data) return true;
@@ -330,7 +334,10 @@ void validate(const TrainConfig& c) {
       throw Error("config: channels (--channels, image.channels) " + std::to_string(c.image.channels) +
                   " does not fit data '" + c.data + "' (" +
                   (need ? "its images have " + std::to_string(need) : "expected 1 or 3") + ")");
-    if (c.mlp.pack != 1) throw Error("config: mlp.pack must be 1 for image models");
+    if (c.mlp.pack != 1)
+      throw Error("config: mlp.pack must be 1 for image models (an image critic's packing is image.pack)");
+  } else if (c.image.pack != 1) {
+    throw Error("config: image.pack must be 1 for 2-D models (a 2-D critic's packing is mlp.pack)");
   }
   parse_gan_loss(c.loss);
   parse_penalty(c.penalty);
@@ -347,9 +354,9 @@ void validate(const TrainConfig& c) {
   positive(c.checkpoint_every, "checkpoint_every");
   positive(c.keep_checkpoints, "keep_checkpoints");
   positive(c.eval_samples, "eval_samples");
-  if (c.batch % c.mlp.pack != 0)
-    throw Error("config: batch " + std::to_string(c.batch) + " is not a multiple of mlp.pack " +
-                std::to_string(c.mlp.pack));
+  if (c.batch % critic_pack(c) != 0)
+    throw Error("config: batch " + std::to_string(c.batch) + " is not a multiple of " +
+                (image ? "image.pack " : "mlp.pack ") + std::to_string(critic_pack(c)) + " (--pack)");
   if (!(c.lr_g > 0) || !(c.lr_d > 0)) throw Error("config: lr_g and lr_d must be positive");
   if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1))
     throw Error("config: beta1 and beta2 must be in [0, 1)");

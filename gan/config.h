@@ -69,6 +69,8 @@ TrainConfig parse_config_text(const std::string& text, const std::string& where,
 // True for the image datasets (mnist, cifar10, folder, stacked_mnist); false for the 2-D mixtures.
 bool is_image_data(const std::string& data);
 const std::vector<std::string>& image_data_names();
+// PacGAN's m of the run's critic: image.pack for image data, mlp.pack for the 2-D mixtures.
+int64_t critic_pack(const TrainConfig& c);
 // Checks ranges and names (loss, penalty, data, device, schedule), that the model family fits the data and the
 // channel count fits the dataset; Error naming the field.
 void validate(const TrainConfig& c);

@@ -57,8 +57,9 @@ OutputStats stats(const Tensor& t) {
 
 InspectResult inspect_checkpoint(const Checkpoint& ck, int64_t batch, uint64_t seed, Device d) {
   const TrainConfig& c = ck.config;
-  if (batch <= 0 || batch % c.mlp.pack != 0)
-    throw Error("inspect: the batch must be a positive multiple of the packing " + std::to_string(c.mlp.pack));
+  const int64_t pack = critic_pack(c);
+  if (batch <= 0 || batch % pack != 0)
+    throw Error("inspect: the batch must be a positive multiple of the packing " + std::to_string(pack));
   auto g = generator_from_checkpoint(ck, /*ema=*/false, d);
   g->train();
   Generator init(0);
@@ -82,8 +83,8 @@ InspectResult inspect_checkpoint(const Checkpoint& ck, int64_t batch, uint64_t s
   r.d_real = stats(sr);
   r.d_fake = stats(sf);
   Tensor ld = d_loss(loss, sr, sf, c.label_smoothing);
-  if (pen == Penalty::GradientPenalty) ld = add(ld, wgan_gp(*critic, real, fake, c.lambda_gp, rng, c.mlp.pack));
-  if (pen == Penalty::R1) ld = add(ld, r1_penalty(*critic, real, c.gamma_r1, c.mlp.pack));
+  if (pen == Penalty::GradientPenalty) ld = add(ld, wgan_gp(*critic, real, fake, c.lambda_gp, rng, pack));
+  if (pen == Penalty::R1) ld = add(ld, r1_penalty(*critic, real, c.gamma_r1, pack));
   r.loss_d = ld.item();
   critic->zero_grad();
   ld.backward();

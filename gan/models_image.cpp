@@ -30,6 +30,7 @@ void validate(const ImageGanSpec& s) {
   positive(s.nz, "nz");
   positive(s.ngf, "ngf");
   positive(s.ndf, "ndf");
+  positive(s.pack, "pack");
   const int64_t n = s.image_size;
   const bool pow2 = n >= 16 && n <= 128 && (n & (n - 1)) == 0;
   if (!pow2 && n != 28)
@@ -75,7 +76,9 @@ std::shared_ptr<Sequential> make_image_discriminator(const ImageGanSpec& s, Gene
   const ImageLadder l = image_ladder(s);
   auto net = std::make_shared<Sequential>();
   int64_t width = s.ndf, spatial = s.image_size / 2;
-  net->push_back(std::make_shared<Conv2d>(s.channels, width, 4, g, down_args()));
+  const int64_t in = s.pack * s.channels;
+  if (s.pack > 1) net->push_back(std::make_shared<Reshape>(Shape{-1, in, s.image_size, s.image_size}));
+  net->push_back(std::make_shared<Conv2d>(in, width, 4, g, down_args()));
   net->push_back(std::make_shared<LeakyReLU>(0.2f));
   for (int64_t i = 1; i < l.steps; ++i) {
     net->push_back(std::make_shared<Conv2d>(width, width * 2, 4, g, down_args()));

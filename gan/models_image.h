@@ -25,6 +25,7 @@ struct ImageGanSpec {
   int64_t ngf = 64;  // generator width at the last hidden layer (widths double towards the noise)
   int64_t ndf = 64;  // critic width at the first layer (widths double towards the logit)
   ImageNorm d_norm = ImageNorm::BatchNorm;
+  int64_t pack = 1;  // PacGAN's m: the critic scores m images at once, stacked along the channels
 };
 
 // Checks the spec (sizes positive, image_size supported); throws Error naming the field.
@@ -45,11 +46,14 @@ ImageLadder image_ladder(const ImageGanSpec& s);
 // Layers are constructed drawing from g and then dcgan_init(g) is applied.
 std::shared_ptr<Sequential> make_image_generator(const ImageGanSpec& s, Generator& g);
 
-// x [N, channels, S, S] -> logits [N, 1]:
-//   Conv(channels, ndf, 4, 2, 1) + LeakyReLU(0.2),
+// x [N, channels, S, S] -> logits [N/pack, 1]:
+//   with pack m > 1 first Reshape [N, C, S, S] -> [N/m, m*C, S, S] (images j*m .. j*m+m-1 side by side in the
+//   channels of critic input j, as PacDCGAN does), then
+//   Conv(m*channels, ndf, 4, 2, 1) + LeakyReLU(0.2),
 //   then for i = 1 .. L-1: Conv(ndf*2^(i-1), ndf*2^i, 4, 2, 1) + norm + LeakyReLU(0.2),
 //   Conv(ndf*2^(L-1), 1, base, 1, 0) + Flatten.
 // norm is BatchNorm2d(C), LayerNorm([C, H, W]) or nothing (d_norm). No conv biases; dcgan_init(g) applied.
+// With packing the layer indices (and so the parameter names) shift by one, after the Reshape.
 std::shared_ptr<Sequential> make_image_discriminator(const ImageGanSpec& s, Generator& g);
 
 }  // namespace ganglion

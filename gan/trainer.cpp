@@ -236,7 +236,7 @@ StepLosses Trainer::train_step() {
   remember_step_start();
   const bool bce = loss_ == GanLoss::Minimax || loss_ == GanLoss::NonSaturating;
   auto score = [&](const Tensor& s) { return static_cast<double>((bce ? mean(sigmoid(s)) : mean(s)).item()); };
-  const int64_t pack = cfg_.mlp.pack;
+  const int64_t pack = critic_pack(cfg_);
   StepLosses out;
   for (int64_t k = 0; k < cfg_.n_critic; ++k) {
     Tensor real = data_->sample(cfg_.batch, device_);

@@ -126,6 +126,39 @@ TEST_CASE("image models: the WGAN-GP critic has no BatchNorm", "[model][image]")
   CHECK_THROWS_WITH(parse_image_norm("groupnorm"), Catch::Contains("batchnorm, layernorm, none"));
 }
 
+TEST_CASE("image models: a packed critic scores m images stacked along the channels", "[model][image]") {
+  Generator g(6);
+  ImageGanSpec s = tiny_spec(28, 3);
+  s.pack = 2;
+  auto D = make_image_discriminator(s, g);
+  // Reshape first, so the first conv is "1." and sees 2 x 3 channels.
+  auto dp = shapes_by_name(D->named_parameters());
+  CHECK(dp.at("1.weight") == Shape{4, 6, 4, 4});
+  CHECK(dp.count("0.weight") == 0);
+  CHECK(D->size() == 7 + 1);
+  D->eval();  // BatchNorm on running statistics: each critic input is scored on its own
+  NoGradGuard ng;
+  Tensor x = g.randn({6, 3, 28, 28});
+  Tensor y = (*D)(x);
+  REQUIRE(y.shape() == Shape{3, 1});
+  // Changing image 3 (the second of pair 1) changes only the score of critic input 1.
+  std::vector<float> v = x.to_vector();
+  for (size_t i = 3 * 3 * 28 * 28; i < 4 * 3 * 28 * 28; ++i) v[i] = -v[i];
+  Tensor y2 = (*D)(from_vector(v, x.shape()));
+  CHECK(y2.to_vector()[0] == y.to_vector()[0]);
+  CHECK(y2.to_vector()[1] != y.to_vector()[1]);
+  CHECK(y2.to_vector()[2] == y.to_vector()[2]);
+  // Swapping the two images of a pair changes its score: the order within a pack is seen (as in PacGAN).
+  std::vector<float> w = x.to_vector();
+  const size_t img = 3 * 28 * 28;
+  std::swap_ranges(w.begin(), w.begin() + img, w.begin() + img);
+  CHECK((*D)(from_vector(w, x.shape())).to_vector()[0] != y.to_vector()[0]);
+  // A batch that does not split into pairs is an error naming the reshape.
+  CHECK_THROWS((*D)(g.randn({5, 3, 28, 28})));
+  s.pack = 0;
+  CHECK_THROWS_WITH(make_image_discriminator(s, g), Catch::Contains("pack"));
+}
+
 TEST_CASE("image models: unsupported sizes are errors naming the size", "[model][image]") {
   Generator g(4);
   for (int64_t bad : {8, 24, 48, 256}) {

@@ -94,7 +94,7 @@ int run_train(const TrainArgs& a, CLI::App& app) {
     if (given("--steps")) c.steps = a.steps;
     if (given("--batch")) c.batch = a.batch;
     if (given("--n-critic")) c.n_critic = a.n_critic;
-    if (given("--pack")) c.mlp.pack = a.pack;
+    if (given("--pack")) (is_image_data(c.data) ? c.image.pack : c.mlp.pack) = a.pack;
     if (given("--lr")) c.lr_g = c.lr_d = a.lr;
     if (given("--lr-g")) c.lr_g = a.lr_g;
     if (given("--lr-d")) c.lr_d = a.lr_d;
@@ -203,7 +203,7 @@ Command add_train(CLI::App& root) {
   app->add_option("--label-smoothing", a->label_smoothing, "One-sided label smoothing s (real target 1 - s)");
   app->add_option("--batch", a->batch, "Batch size");
   app->add_option("--n-critic", a->n_critic, "Critic steps per generator step");
-  app->add_option("--pack", a->pack, "PacGAN packing m");
+  app->add_option("--pack", a->pack, "PacGAN packing m: the critic scores m samples at once (2-D: mlp.pack, images: image.pack)");
   app->add_option("--lr", a->lr, "Learning rate of both G and D");
   app->add_option("--lr-g", a->lr_g, "Generator learning rate");
   app->add_option("--lr-d", a->lr_d, "Critic learning rate");
