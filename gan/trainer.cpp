@@ -289,8 +289,16 @@ void Trainer::update_ema() {
     Tensor blended = add(mul_scalar(dst[i].second, a), mul_scalar(src[i].second.detach(), 1.f - a));
     copy_(dst[i].second, blended);
   }
+  // BatchNorm's running statistics are averaged with the same decay, so they stay those of the averaged weights
+  // (a copy of the raw generator's statistics does not fit the EMA weights); integer counters are copied.
   auto sb = g_->named_buffers(), db = ema_->named_buffers();
-  for (size_t i = 0; i < db.size(); ++i) copy_(db[i].second, sb[i].second);
+  for (size_t i = 0; i < db.size(); ++i) {
+    if (db[i].second.dtype() != DType::F32) {
+      copy_(db[i].second, sb[i].second);
+      continue;
+    }
+    copy_(db[i].second, add(mul_scalar(db[i].second, a), mul_scalar(sb[i].second, 1.f - a)));
+  }
 }
 
 Tensor Trainer::fixed_noise() const {

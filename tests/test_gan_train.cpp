@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <unistd.h>
 
 #include "gan/checkpoint.h"
@@ -139,4 +140,38 @@ TEST_CASE("a checkpoint names what differs from an incompatible config", "[gan][
   CHECK_THROWS_WITH(read_checkpoint(junk), Catch::Contains("junk.safetensors"));
   CHECK_THROWS_WITH(resolve_checkpoint(dir + "/nope"), Catch::Contains("does not exist"));
   fs::remove_all(dir);
+}
+
+TEST_CASE("the EMA generator averages weights and BatchNorm statistics with the same decay", "[gan][train]") {
+  TrainConfig c = tiny_config();
+  c.ema_decay = 0.75f;
+  Trainer t(c, temp_dir("ema"));
+  auto values = [](const NamedTensors& named) {
+    std::map<std::string, std::vector<float>> out;
+    for (const auto& [name, v] : named) out[name] = v.to_vector();
+    return out;
+  };
+  for (int i = 0; i < 3; ++i) t.train_step();  // statistics away from their initial 0 / 1
+  auto ema_params = values(t.sampling_model().named_parameters());
+  auto ema_stats = values(t.sampling_model().named_buffers());
+  t.train_step();
+  auto g_params = values(t.generator().named_parameters()), g_stats = values(t.generator().named_buffers());
+  auto new_params = values(t.sampling_model().named_parameters());
+  auto new_stats = values(t.sampling_model().named_buffers());
+  int checked_stats = 0;
+  auto expect_blend = [&](const auto& before, const auto& raw, const auto& after, const std::string& name) {
+    INFO(name);
+    REQUIRE(after.at(name).size() == raw.at(name).size());
+    for (size_t i = 0; i < after.at(name).size(); ++i)
+      REQUIRE(after.at(name)[i] == Approx(0.75f * before.at(name)[i] + 0.25f * raw.at(name)[i]).margin(1e-6));
+  };
+  for (const auto& [name, v] : new_params) expect_blend(ema_params, g_params, new_params, name);
+  for (const auto& [name, v] : new_stats) {
+    if (name.find("running_") == std::string::npos) continue;
+    expect_blend(ema_stats, g_stats, new_stats, name);
+    CHECK(new_stats.at(name) != g_stats.at(name));  // not a copy of the raw generator's
+    ++checked_stats;
+  }
+  CHECK(checked_stats == 2 * c.mlp.g_layers);  // running_mean and running_var of each BatchNorm1d
+  fs::remove_all(temp_dir("ema"));
 }
