@@ -141,7 +141,7 @@ void eval_stacked(Module& g, const Checkpoint& ck, const EvalOptions& opt, EvalR
   MnistSplits splits;  // loaded only when the classifier must be trained
   auto clf = classifier_for(ck, opt, r, &splits);
   r.modes_total = 1000;
-  r.metrics = {column("modes", "modes", 1, 1), column("kl", "KL(p||U)", 1, 3)};
+  r.metrics = {column("modes", "modes", 1, 1), column("kl", "KL(p||U)", 1, 3), column("kl_digits", "KL digits", 1, 3)};
   for (int64_t s = 0; s < r.seeds; ++s) {
     Generator noise = seed_noise(s);
     std::vector<int32_t> labels;
@@ -153,6 +153,7 @@ void eval_stacked(Module& g, const Checkpoint& ck, const EvalOptions& opt, EvalR
     const StackedMnistMetrics m = stacked_mnist_metrics(labels);
     r.metrics[0].per_seed.push_back(static_cast<double>(m.modes));
     r.metrics[1].per_seed.push_back(m.kl_uniform);
+    r.metrics[2].per_seed.push_back(m.kl_digits);
     if (opt.log) opt.log("seed " + std::to_string(s) + ": " + std::to_string(m.modes) + " modes");
   }
 }

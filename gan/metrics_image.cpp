@@ -276,6 +276,14 @@ StackedMnistMetrics stacked_mnist_metrics(const std::vector<int32_t>& labels) {
   m.modes = 0;
   for (int64_t c : h) m.modes += c > 0;
   m.kl_uniform = kl_divergence(h, std::vector<int64_t>(h.size(), 1));
+  for (int64_t label = 0; label < 1000; ++label) {
+    const int64_t n = h[static_cast<size_t>(label)];
+    m.digit_counts[0][static_cast<size_t>(label / 100)] += n;
+    m.digit_counts[1][static_cast<size_t>(label / 10 % 10)] += n;
+    m.digit_counts[2][static_cast<size_t>(label % 10)] += n;
+  }
+  for (const auto& channel : m.digit_counts)
+    m.kl_digits += kl_divergence(std::vector<int64_t>(channel.begin(), channel.end()), std::vector<int64_t>(10, 1));
   return m;
 }
 

@@ -5,6 +5,7 @@
 // stacked-MNIST mode count with KL against uniform (PacGAN/VEEGAN protocol). Definitions and measured reference
 // values: gan/METRICS.md.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -77,6 +78,12 @@ struct StackedMnistMetrics {
   int64_t samples = 0;
   int64_t modes = 0;        // labels 100*d0 + 10*d1 + d2 predicted at least once, out of 1000
   double kl_uniform = 0.0;  // KL(predicted label histogram || uniform over the 1000 modes), nats
+  // The part of kl_uniform that the channels' digit frequencies explain: sum over the 3 channels of
+  // KL(channel's digit histogram || uniform over 10). kl_uniform = kl_digits + the channels' dependence (their
+  // multi-information), both >= 0; so kl_digits near kl_uniform means "too many of some digits", near 0 means
+  // "digits fine, wrong combinations".
+  double kl_digits = 0.0;
+  std::array<std::array<int64_t, 10>, 3> digit_counts{};  // [channel][digit]
 };
 StackedMnistMetrics stacked_mnist_metrics(const std::vector<int32_t>& labels);
 // Classifies each channel of images [N, 3, S, S] (the protocol uses N = 26,000).

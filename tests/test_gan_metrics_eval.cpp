@@ -130,6 +130,7 @@ TEST_CASE("evaluate_checkpoint: collapsed MNIST and stacked-MNIST generators; cl
   CHECK(r.modes_total == 1000);
   CHECK(r.metric("modes").summary.mean == 1.0);
   CHECK(r.metric("kl").summary.mean == Approx(std::log(1000.0)));
+  CHECK(r.metric("kl_digits").summary.mean == Approx(std::log(1000.0)));  // one triple: each channel one digit
   fs::remove_all(scratch());
 }
 

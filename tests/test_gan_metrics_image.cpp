@@ -251,6 +251,25 @@ TEST_CASE("stacked MNIST: modes and KL against uniform from label triples", "[me
   const StackedMnistMetrics few = stacked_mnist_metrics(ten);
   CHECK(few.modes == 10);
   CHECK(few.kl_uniform == Approx(std::log(100.0)));
+  // Every digit equally often in every channel: all of that KL is the channels' dependence.
+  CHECK(few.kl_digits == Approx(0.0).margin(1e-12));
+  CHECK(few.digit_counts[1][7] == 26);
+  CHECK(full.kl_digits == Approx(0.0).margin(1e-12));
+  // Channel 0 always 3, the others every combination: 100 modes, and all of the KL log(10) is channel 0's digits.
+  std::vector<int32_t> first_fixed;
+  for (int b = 0; b < 10; ++b)
+    for (int c = 0; c < 10; ++c) first_fixed.push_back(triple(3, b, c));
+  const StackedMnistMetrics fixed = stacked_mnist_metrics(first_fixed);
+  CHECK(fixed.modes == 100);
+  CHECK(fixed.kl_uniform == Approx(std::log(10.0)));
+  CHECK(fixed.kl_digits == Approx(std::log(10.0)));
+  CHECK(fixed.digit_counts[0][3] == 100);
+  CHECK(fixed.digit_counts[2][3] == 10);
+  // In general 0 <= kl_digits <= kl_uniform (a skewed, dependent set).
+  std::vector<int32_t> skewed = {triple(1, 1, 1), triple(1, 1, 1), triple(1, 2, 3), triple(4, 5, 6), triple(1, 5, 9)};
+  const StackedMnistMetrics sk = stacked_mnist_metrics(skewed);
+  CHECK(sk.kl_digits > 0);
+  CHECK(sk.kl_digits <= sk.kl_uniform);
   CHECK_THROWS_AS(stacked_mnist_metrics(std::vector<int32_t>{1000}), Error);
 }
 
