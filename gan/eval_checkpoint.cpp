@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "core/autograd.h"
@@ -154,7 +155,18 @@ void eval_stacked(Module& g, const Checkpoint& ck, const EvalOptions& opt, EvalR
     r.metrics[0].per_seed.push_back(static_cast<double>(m.modes));
     r.metrics[1].per_seed.push_back(m.kl_uniform);
     r.metrics[2].per_seed.push_back(m.kl_digits);
-    if (opt.log) opt.log("seed " + std::to_string(s) + ": " + std::to_string(m.modes) + " modes");
+    if (opt.log) {
+      std::string line = "seed " + std::to_string(s) + ": " + std::to_string(m.modes) + " modes; digit % per channel";
+      for (size_t c = 0; c < m.digit_counts.size(); ++c) {
+        line += c ? " |" : ":";
+        for (int64_t n : m.digit_counts[c]) {
+          char b[16];
+          std::snprintf(b, sizeof b, " %.1f", 100.0 * static_cast<double>(n) / static_cast<double>(m.samples));
+          line += b;
+        }
+      }
+      opt.log(line);
+    }
   }
 }
 
