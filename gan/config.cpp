@@ -104,6 +104,7 @@ json to_json(const TrainConfig& c) {
   return json{{"preset", c.preset},
               {"data", c.data},
               {"data_path", c.data_path},
+              {"stacked_images", c.stacked_images},
               {"model", c.model},
               {"image",
                {{"image_size", im.image_size},
@@ -207,6 +208,7 @@ TrainConfig config_from_json(const json& j, const TrainConfig& base, const std::
   take(j, "preset", c.preset, where);
   take(j, "data", c.data, where);
   take(j, "data_path", c.data_path, where);
+  take(j, "stacked_images", c.stacked_images, where);
   take(j, "model", c.model, where);
   if (j.contains("image")) {
     const json& m = j["image"];
@@ -339,6 +341,11 @@ void validate(const TrainConfig& c) {
   } else if (c.image.pack != 1) {
     throw Error("config: image.pack must be 1 for 2-D models (a 2-D critic's packing is mlp.pack)");
   }
+  if (c.stacked_images < 0 || c.stacked_images > kMaxStackedImages)
+    throw Error("config: stacked_images (--stacked-images) must be in [0, " + std::to_string(kMaxStackedImages) +
+                "], got " + std::to_string(c.stacked_images));
+  if (c.stacked_images != 0 && c.data != "stacked_mnist")
+    throw Error("config: stacked_images (--stacked-images) is for data stacked_mnist, not '" + c.data + "'");
   parse_gan_loss(c.loss);
   parse_penalty(c.penalty);
   one_of(c.device, {"auto", "cpu", "cuda"}, "device");

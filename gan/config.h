@@ -13,10 +13,16 @@
 namespace ganglion {
 
 // The defaults are the default preset, toy-grid25 (the recipe and what was tried: gan/RECIPES.md).
+// The most stacked-MNIST images a run may ask for (10^7 images of 3x28x28 floats: 94 GB).
+inline constexpr int64_t kMaxStackedImages = 10'000'000;
+
 struct TrainConfig {
   std::string preset = "toy-grid25";
   std::string data = "grid25";  // ring8 | grid25 | swissroll, or an image dataset: mnist | cifar10 | folder | stacked_mnist
   std::string data_path;        // image datasets: the folder (or CIFAR-10 batch file) to read
+  // stacked_mnist: how many 3-digit images to draw from the MNIST digits (0 = as many as there are digits; the
+  // PacGAN/VEEGAN protocol uses 128,000). Other data: must stay 0.
+  int64_t stacked_images = 0;
   std::string model = "mlp2d";  // mlp2d (sizes in `mlp`) for 2-D data, dcgan (sizes in `image`) for images
   Mlp2dSpec mlp = {.noise_dim = 2, .g_hidden = 128, .g_layers = 4, .g_batchnorm = true, .d_hidden = 128,
                    .d_pieces = 5, .d_layers = 3, .pack = 1};

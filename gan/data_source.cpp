@@ -42,7 +42,7 @@ ImageDataset load_images(const TrainConfig& c, uint64_t seed) {
   if (c.data == "folder") return load_image_folder(c.data_path, im.image_size, im.channels);
   ImageDataset mnist = load_mnist_dir(c.data_path, im.image_size);
   Generator g(seed ^ 0x57ac4eddull);
-  return make_stacked_mnist(mnist, mnist.size(), g);
+  return make_stacked_mnist(mnist, c.stacked_images > 0 ? c.stacked_images : mnist.size(), g);
 }
 
 class ImageSource final : public DataSource {

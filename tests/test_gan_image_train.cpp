@@ -204,3 +204,25 @@ TEST_CASE("image GAN: a packed critic (PacDCGAN) trains on stacked MNIST, with a
   toy.image.pack = 2;
   CHECK_THROWS_WITH(validate(toy), Catch::Contains("image.pack must be 1 for 2-D models"));
 }
+
+TEST_CASE("image GAN: stacked_images sets how many 3-digit images are drawn; bad values name the key",
+          "[gan][train][image]") {
+  TrainConfig c = tiny_image_config();
+  c.data = "stacked_mnist";
+  c.image.channels = 3;
+  c.stacked_images = 100;  // more than the 64 digits: every image is still 3 random digits
+  Trainer t(c, temp_dir("stacked").string());
+  CHECK(t.data().describe().find("100 images 3x28x28") != std::string::npos);
+  CHECK(config_from_json(to_json(c), preset_config("dcgan-mnist"), "test").stacked_images == 100);
+  c.stacked_images = 0;  // the default: as many as the digits
+  CHECK(Trainer(c, temp_dir("stacked0").string()).data().describe().find("64 images 3x28x28") != std::string::npos);
+  c.stacked_images = -1;
+  CHECK_THROWS_WITH(validate(c), Catch::Contains("stacked_images (--stacked-images) must be in [0, 10000000]"));
+  c.stacked_images = kMaxStackedImages + 1;
+  CHECK_THROWS_WITH(validate(c), Catch::Contains("stacked_images"));
+  TrainConfig m = tiny_image_config();
+  m.stacked_images = 10;
+  CHECK_THROWS_WITH(validate(m), Catch::Contains("stacked_images (--stacked-images) is for data stacked_mnist, not 'mnist'"));
+  fs::remove_all(temp_dir("stacked"));
+  fs::remove_all(temp_dir("stacked0"));
+}

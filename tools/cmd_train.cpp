@@ -32,7 +32,7 @@ struct TrainArgs {
   std::string on_nan;
   float nan_lr_cut = 0;
   int64_t nan_max_rollbacks = -1;
-  int64_t image_size = 0, channels = 0, nz = 0, ngf = 0, ndf = 0;
+  int64_t image_size = 0, channels = 0, nz = 0, ngf = 0, ndf = 0, stacked_images = 0;
   uint64_t seed = 0;
   int64_t steps = 0, batch = 0, n_critic = 0, pack = 0, log_every = 0, sample_every = 0, checkpoint_every = 0;
   int64_t g_hidden = 0, d_hidden = 0, d_pieces = 0, g_layers = 0;
@@ -57,7 +57,7 @@ int run_train(const TrainArgs& a, CLI::App& app) {
   auto given = [&](const char* flag) { return app.count(flag) > 0; };
   std::unique_ptr<Trainer> trainer;
   if (!a.resume.empty()) {
-    for (const char* f : {"--preset", "--config", "--seed", "--out", "--run-dir", "--data", "--loss", "--penalty",
+    for (const char* f : {"--preset", "--config", "--seed", "--out", "--run-dir", "--data", "--stacked-images", "--loss", "--penalty",
                           "--batch", "--n-critic", "--pack", "--lr", "--lr-g", "--lr-d", "--lambda", "--ema",
                           "--g-hidden", "--d-hidden", "--lr-schedule", "--lr-final", "--beta1", "--beta2", "--gamma", "--label-smoothing", "--g-layers",
                           "--no-batchnorm", "--d-pieces", "--g-scale", "--d-scale", "--log-every", "--sample-every",
@@ -81,6 +81,7 @@ int run_train(const TrainArgs& a, CLI::App& app) {
     if (!a.config_file.empty()) c = load_config_file(a.config_file, given("--preset") ? &c : nullptr);
     if (given("--data")) c.data = a.data;
     if (given("--data-path")) c.data_path = a.data_path;
+    if (given("--stacked-images")) c.stacked_images = a.stacked_images;
     if (given("--image-size")) c.image.image_size = a.image_size;
     if (given("--channels")) c.image.channels = a.channels;
     if (given("--nz")) c.image.nz = a.nz;
@@ -190,6 +191,8 @@ Command add_train(CLI::App& root) {
   app->add_option("--run-dir", a->run_dir, "Use exactly this run folder");
   app->add_option("--data", a->data, "ring8 | grid25 | swissroll | mnist | cifar10 | folder | stacked_mnist");
   app->add_option("--data-path", a->data_path, "Image data: the MNIST folder, CIFAR-10 folder/file or image folder");
+  app->add_option("--stacked-images", a->stacked_images,
+                  "stacked_mnist: 3-digit images to draw (default: as many as the MNIST digits; the papers: 128000)");
   app->add_option("--image-size", a->image_size, "Image side: 28 or a power of two from 16 to 128");
   app->add_option("--channels", a->channels, "Image channels: 1 (grey) or 3 (RGB)");
   app->add_option("--nz", a->nz, "Image generator noise size");
