@@ -45,7 +45,12 @@ RECIPE = {
                       "Adam 1e-4 (0.5, 0.9), batch 64",
     "mnist-dcgan": "preset dcgan-mnist (1 channel)",
 }
-RECIPE["stacked-dcgan-6k"] = RECIPE["dcgan"] + " (the same run, twice the steps)"
+RECIPE["stacked-dcgan-6k"] = RECIPE["dcgan"] + " (a second run, twice the steps)"
+RECIPE["stacked-dcgan-20k"] = RECIPE["dcgan"] + " (a third run, 20,000 steps)"
+RECIPE["stacked-pacdcgan2"] = ("the same DCGAN with a packed critic (PacDCGAN2: m = 2, two images stacked along the "
+                               "critic's channels), 64 packed inputs = batch 128 images")
+RECIPE["stacked-dcgan64"] = "the same DCGAN twice as wide: ngf = ndf = 64"
+RECIPE["grid25-ganglion-noise8"] = RECIPE["ganglion"] + ", 8-D noise instead of 2-D"
 
 
 def mean_se(values):
@@ -132,8 +137,8 @@ def main():
                                ("grid25", "Table 1, grid25 (25 modes)", "modes / HQ % / reverse KL"),
                                ("stacked", "Table 2, stacked MNIST (1,000 modes)", "modes / KL"),
                                ("mnist", "MNIST (not in the papers): image metrics of a short run", "")):
-        order = ["gan", "pacgan2", "pacgan3", "pacgan4", "dcgan", "dcgan-6k", "dcgan-20k", "pacdcgan2", "wgangp",
-                 "ganglion"]
+        order = ["gan", "pacgan2", "pacgan3", "pacgan4", "dcgan", "dcgan-6k", "dcgan-20k", "dcgan64", "pacdcgan2",
+                 "wgangp", "ganglion", "ganglion-noise8"]
         sel = sorted((r for r in rows if r[1] == table),
                      key=lambda r: order.index(r[0].split("-", 1)[1]) if r[0].split("-", 1)[1] in order else 99)
         if not sel:
@@ -148,8 +153,9 @@ def main():
               " | train s / run |")
             w("|---|---|---|---:|---:|---:|---|---:|")
         elif table == "stacked":
-            w("| row | recipe | ours: seeds × steps | ours: modes | ours: KL | paper: " + cols + " | train s / run |")
-            w("|---|---|---|---:|---:|---|---:|")
+            w("| row | recipe | ours: seeds × steps | ours: modes | ours: KL | ours: KL digits | paper: " + cols +
+              " | train s / run |")
+            w("|---|---|---|---:|---:|---:|---|---:|")
         else:
             w("| row | recipe | seeds × steps | FID_lenet | KID | precision | recall | coverage | class KL | train s / run |")
             w("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -170,10 +176,11 @@ def main():
                   f"{fmt(m('rkl'), 1, 2)} | {PAPER.get(name, '–')} | {tsec} |")
             elif table == "stacked":
                 if not runs:
-                    w(f"| {name} | {recipe} | not run | – | – | {PAPER.get(name, '–')} | – |")
+                    w(f"| {name} | {recipe} | not run | – | – | – | {PAPER.get(name, '–')} | – |")
                     continue
                 clf_acc = runs[0]["eval"].get("classifier_test_accuracy", clf_acc)
-                w(f"| {name} | {recipe} | {budget} | {fmt(m('modes'), 1, 1)} | {fmt(m('kl'), 1, 3)} | "
+                kl_digits = fmt(m("kl_digits"), 1, 3) if all("kl_digits" in r["eval"]["mean"] for r in runs) else "–"
+                w(f"| {name} | {recipe} | {budget} | {fmt(m('modes'), 1, 1)} | {fmt(m('kl'), 1, 3)} | {kl_digits} | "
                   f"{PAPER.get(name, '–')} | {tsec} |")
             else:
                 if not runs:
