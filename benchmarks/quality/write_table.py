@@ -43,13 +43,17 @@ RECIPE = {
     "dcgan": "preset dcgan-mnist on stacked MNIST: DCGAN nz 100, ngf = ndf = 32, BN critic, NS, Adam 2e-4 (0.5, 0.999), batch 64",
     "stacked-wgangp": "preset wgangp-mnist on stacked MNIST: same DCGAN without critic norm, WGAN-GP λ 10, n_critic 5, "
                       "Adam 1e-4 (0.5, 0.9), batch 64",
-    "mnist-dcgan": "preset dcgan-mnist (1 channel)",
+    "mnist-dcgan": "preset dcgan-mnist (1 channel), a third of its steps",
+    "mnist-dcgan-6k": "preset dcgan-mnist (1 channel), its full 6,000 steps",
 }
 RECIPE["stacked-dcgan-6k"] = RECIPE["dcgan"] + " (a second run, twice the steps)"
 RECIPE["stacked-dcgan-20k"] = RECIPE["dcgan"] + " (a third run, 20,000 steps)"
 RECIPE["stacked-pacdcgan2"] = ("the same DCGAN with a packed critic (PacDCGAN2: m = 2, two images stacked along the "
                                "critic's channels), 64 packed inputs = batch 128 images")
+RECIPE["stacked-dcgan-128k"] = RECIPE["dcgan"] + ", 128,000 stacked training images (the papers' count) instead of 9,000"
+RECIPE["stacked-dcgan-decay-ema"] = RECIPE["dcgan"] + ", learning rate decayed linearly to 0, EMA generator (0.999)"
 RECIPE["stacked-dcgan64"] = "the same DCGAN twice as wide: ngf = ndf = 64"
+RECIPE["stacked-dcgan64-20k"] = RECIPE["stacked-dcgan64"] + ", 20,000 steps"
 RECIPE["grid25-ganglion-noise8"] = RECIPE["ganglion"] + ", 8-D noise instead of 2-D"
 
 
@@ -137,7 +141,7 @@ def main():
                                ("grid25", "Table 1, grid25 (25 modes)", "modes / HQ % / reverse KL"),
                                ("stacked", "Table 2, stacked MNIST (1,000 modes)", "modes / KL"),
                                ("mnist", "MNIST (not in the papers): image metrics of a short run", "")):
-        order = ["gan", "pacgan2", "pacgan3", "pacgan4", "dcgan", "dcgan-6k", "dcgan-20k", "dcgan64", "pacdcgan2",
+        order = ["gan", "pacgan2", "pacgan3", "pacgan4", "dcgan", "dcgan-6k", "dcgan-20k", "dcgan-128k", "dcgan-decay-ema", "dcgan64", "dcgan64-20k", "pacdcgan2",
                  "wgangp", "ganglion", "ganglion-noise8"]
         sel = sorted((r for r in rows if r[1] == table),
                      key=lambda r: order.index(r[0].split("-", 1)[1]) if r[0].split("-", 1)[1] in order else 99)
