@@ -284,21 +284,17 @@ void Trainer::update_ema() {
   if (!ema_) return;
   NoGradGuard ng;
   const float a = cfg_.ema_decay;
-  auto src = g_->named_parameters(), dst = ema_->named_parameters();
-  for (size_t i = 0; i < dst.size(); ++i) {
-    Tensor blended = add(mul_scalar(dst[i].second, a), mul_scalar(src[i].second.detach(), 1.f - a));
-    copy_(dst[i].second, blended);
-  }
-  // BatchNorm's running statistics are averaged with the same decay, so they stay those of the averaged weights
-  // (a copy of the raw generator's statistics does not fit the EMA weights); integer counters are copied.
-  auto sb = g_->named_buffers(), db = ema_->named_buffers();
-  for (size_t i = 0; i < db.size(); ++i) {
-    if (db[i].second.dtype() != DType::F32) {
-      copy_(db[i].second, sb[i].second);
-      continue;
+  // Weights and BatchNorm's running statistics alike: dst = a*dst + (1-a)*src, so the statistics stay those of
+  // the averaged weights (a copy of the raw generator's would not fit them); integer buffers are copied.
+  auto blend = [a](const NamedTensors& from, NamedTensors to) {
+    for (size_t i = 0; i < to.size(); ++i) {
+      const Tensor src = from[i].second.detach();
+      Tensor& dst = to[i].second;
+      copy_(dst, dst.dtype() == DType::F32 ? add(mul_scalar(dst, a), mul_scalar(src, 1.f - a)) : src);
     }
-    copy_(db[i].second, add(mul_scalar(db[i].second, a), mul_scalar(sb[i].second, 1.f - a)));
-  }
+  };
+  blend(g_->named_parameters(), ema_->named_parameters());
+  blend(g_->named_buffers(), ema_->named_buffers());
 }
 
 Tensor Trainer::fixed_noise() const {

@@ -180,8 +180,7 @@ int run(const LabOptions& o) {
 #endif
   }
   rep.tables.emplace_back("CPU twin vs formula", cpu_table);
-  if (!gpu_table.empty())
-    rep.tables.emplace_back("GPU (median of " + std::to_string(o.reps) + ", L2 flushed)", gpu_table);
+  rep.add_gpu_table(o, gpu_table);
   return rep.finish(o, checks);
 }
 

@@ -346,8 +346,7 @@ int run(const LabOptions& o) {
     }
   }
   rep.tables.emplace_back("CPU twins vs two-pass reference", cpu_table);
-  if (!gpu_table.empty())
-    rep.tables.emplace_back("GPU (median of " + std::to_string(o.reps) + ", L2 flushed)", gpu_table);
+  rep.add_gpu_table(o, gpu_table);
   return rep.finish(o, checks);
 }
 

@@ -198,8 +198,8 @@ int run(const LabOptions& o, bool check_all, int64_t samples) {
     }
   }
   rep.tables.emplace_back("CPU twin vs direct definition", cpu_table);
+  rep.add_gpu_table(o, gpu_table, "GPU implementations");
   if (!gpu_table.empty()) {
-    rep.tables.emplace_back("GPU implementations (median of " + std::to_string(o.reps) + ", L2 flushed)", gpu_table);
     Table summary({"model", "impl", "sum us (all layers, 3 kernels each)", "sum floor us", "x floor"});
     for (const auto& [key, v] : totals) {
       const size_t bar = key.find('|');

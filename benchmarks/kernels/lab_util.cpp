@@ -217,6 +217,10 @@ std::string percent(double part, double whole) {
 
 namespace ganglion::lab {
 
+void Report::add_gpu_table(const LabOptions& o, const Table& t, const std::string& what) {
+  if (!t.empty()) tables.emplace_back(what + " (median of " + std::to_string(o.reps) + ", L2 flushed)", t);
+}
+
 int Report::finish(const LabOptions& o, const Checks& checks) const {
   print();
   const bool wrote = write(o);

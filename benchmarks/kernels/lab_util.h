@@ -95,6 +95,8 @@ struct Report {
   bool write(const LabOptions& o) const;
   // The end of every lab: print, write, a PASSED/FAILED line; the exit code (1 on a failed check or write).
   int finish(const LabOptions& o, const Checks& checks) const;
+  // Adds a table of GPU timings titled "<what> (median of <reps>, L2 flushed)"; nothing when it has no rows.
+  void add_gpu_table(const LabOptions& o, const Table& t, const std::string& what = "GPU");
 };
 
 // A lab's main after its options are parsed: runs body, and turns an exception into "<lab>: <what>" and exit 1.

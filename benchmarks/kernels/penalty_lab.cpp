@@ -205,8 +205,7 @@ int run(const LabOptions& o) {
 #endif
   }
   rep.tables.emplace_back("Validation", check_table);
-  if (!time_table.empty())
-    rep.tables.emplace_back("GPU (median of " + std::to_string(o.reps) + ", L2 flushed)", time_table);
+  rep.add_gpu_table(o, time_table);
   return rep.finish(o, checks);
 }
 
