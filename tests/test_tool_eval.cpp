@@ -2,6 +2,8 @@
 // the test: the classifier trained and saved (and not overwritten without --force), eval of an MNIST run (JSON
 // with per-seed rows, means and standard errors, the classifier used), the 2-D table with its mean ± se rows, and
 // one-line errors for a folder without held-out digits and an existing classifier file.
+#include <cstdio>
+
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
@@ -89,5 +91,47 @@ TEST_CASE("ganglion eval of a 2-D run: per-seed rows, mean and standard error", 
   r = run("eval " + runs.string() + " --seeds -1");
   CHECK(r.code == 1);
   CHECK(r.err.find("--seeds") != std::string::npos);
+  fs::remove_all(dir());
+}
+
+TEST_CASE("ganglion eval --every-checkpoint: one row per checkpoint, the same numbers as evaluating each alone",
+          "[tool][eval]") {
+  REQUIRE(fs::exists(gtool::tool_path()));
+  const fs::path runs = dir() / "curve2d";
+  gtool::Run r = run("train --data ring8 --steps 3 --batch 32 --g-hidden 16 --g-layers 2 --d-hidden 8 "
+                     "--d-pieces 2 --checkpoint-every 1 --device cpu -q --run-dir " + runs.string());
+  REQUIRE(r.code == 0);
+  r = run("eval " + runs.string() + " --every-checkpoint --seeds 2 -n 200 --json");
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  CHECK(j["run"] == runs.string());
+  REQUIRE(j["checkpoints"].size() == 3);
+  for (int64_t step = 1; step <= 3; ++step) {
+    INFO("step " << step);
+    const nlohmann::json& row = j["checkpoints"][static_cast<size_t>(step - 1)];
+    CHECK(row["step"] == step);
+    char name[64];
+    std::snprintf(name, sizeof(name), "step_%08lld.safetensors", static_cast<long long>(step));
+    gtool::Run one = run("eval " + (runs / "checkpoints" / name).string() + " --seeds 2 -n 200 --json");
+    REQUIRE(one.code == 0);
+    const nlohmann::json alone = nlohmann::json::parse(one.out);
+    for (const char* k : {"modes", "hq", "rkl"}) CHECK(row["mean"][k] == alone["mean"][k]);
+  }
+
+  r = run("eval " + runs.string() + " --every-checkpoint --seeds 2 -n 200");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("3 checkpoint(s), 200 samples per seed, 2 seed(s)") != std::string::npos);
+  CHECK(gtool::lines(r.out) == 5);  // the title, the header and one row per checkpoint
+
+  r = run("eval " + (runs / "checkpoints" / "step_00000002.safetensors").string() + " --every-checkpoint");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("--every-checkpoint needs a run folder") != std::string::npos);
+  CHECK(gtool::lines(r.err) == 1);
+  const fs::path empty = dir() / "no_checkpoints";
+  fs::create_directories(empty);
+  r = run("eval " + empty.string() + " --every-checkpoint");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("no checkpoints in") != std::string::npos);
   fs::remove_all(dir());
 }
