@@ -54,6 +54,9 @@ RECIPE["stacked-dcgan-128k"] = RECIPE["dcgan"] + ", 128,000 stacked training ima
 RECIPE["stacked-dcgan-decay-ema"] = RECIPE["dcgan"] + ", learning rate decayed linearly to 0, EMA generator (0.999)"
 RECIPE["stacked-dcgan64"] = "the same DCGAN twice as wide: ngf = ndf = 64"
 RECIPE["stacked-dcgan64-20k"] = RECIPE["stacked-dcgan64"] + ", 20,000 steps"
+RECIPE["stacked-dcgan64-40k"] = RECIPE["stacked-dcgan64"] + ", 40,000 steps (seed 0's 20k run resumed)"
+RECIPE["stacked-dcgan64-60k"] = RECIPE["stacked-dcgan64"] + ", 60,000 steps (seed 0's 40k run resumed)"
+RECIPE["stacked-dcgan64-ema"] = RECIPE["stacked-dcgan64"] + ", EMA generator (0.999), constant learning rate"
 RECIPE["grid25-ganglion-noise8"] = RECIPE["ganglion"] + ", 8-D noise instead of 2-D"
 
 
@@ -141,7 +144,7 @@ def main():
                                ("grid25", "Table 1, grid25 (25 modes)", "modes / HQ % / reverse KL"),
                                ("stacked", "Table 2, stacked MNIST (1,000 modes)", "modes / KL"),
                                ("mnist", "MNIST (not in the papers): image metrics of a short run", "")):
-        order = ["gan", "pacgan2", "pacgan3", "pacgan4", "dcgan", "dcgan-6k", "dcgan-20k", "dcgan-128k", "dcgan-decay-ema", "dcgan64", "dcgan64-20k", "pacdcgan2",
+        order = ["gan", "pacgan2", "pacgan3", "pacgan4", "dcgan", "dcgan-6k", "dcgan-20k", "dcgan-128k", "dcgan-decay-ema", "dcgan64", "dcgan64-20k", "dcgan64-40k", "dcgan64-60k", "dcgan64-ema", "pacdcgan2",
                  "wgangp", "ganglion", "ganglion-noise8"]
         sel = sorted((r for r in rows if r[1] == table),
                      key=lambda r: order.index(r[0].split("-", 1)[1]) if r[0].split("-", 1)[1] in order else 99)
