@@ -123,6 +123,8 @@ std::string write_report(const std::string& run_dir) {
   o << "<h2>Training curves</h2>\n";
   o << svg_line_chart("losses", {series("loss_d", "loss_d", "#1f77b4"), series("loss_g", "loss_g", "#d62728")});
   o << svg_line_chart("critic outputs", {series("d_real", "D(x)", "#2ca02c"), series("d_fake", "D(G(z))", "#ff7f0e")});
+  if (!rows.empty() && rows.back().contains("penalty"))
+    o << svg_line_chart("critic penalty (part of loss_d)", {series("penalty", "penalty", "#7f7f7f")});
   if (!rows.empty() && rows.back().contains("hq")) {
     o << svg_line_chart("high-quality samples (%)", {series("hq", "hq %", "#9467bd", 100.0)});
     o << svg_line_chart("modes captured", {series("modes", "modes", "#8c564b")});

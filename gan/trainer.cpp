@@ -259,6 +259,7 @@ StepLosses Trainer::train_step() {
     if (penalty_ == Penalty::WeightClip) clip_weights(*d_, cfg_.clip);
     if (k + 1 == cfg_.n_critic) {
       out.loss_d = loss.item();
+      out.penalty = pen.defined() ? static_cast<double>(pen.item()) : 0.0;
       out.d_real = score(r.detach());
       out.d_fake = score(f.detach());
     }
@@ -429,11 +430,14 @@ TrainResult Trainer::run(const TrainHooks& hooks) {
                             {"grad_norm_g", l.grad_norm_g},
                             {"seconds", std::chrono::duration<double>(now - t0).count()}};
       if (res.skipped_steps) row["skipped_steps"] = res.skipped_steps;
+      const bool has_penalty = penalty_ == Penalty::GradientPenalty || penalty_ == Penalty::R1;
+      if (has_penalty) row["penalty"] = l.penalty;
       std::string line = "step " + std::to_string(step_) + "/" + std::to_string(cfg_.steps) + "  " +
                          fmt("%.1f it/s", its) + "  ETA " +
                          duration(its > 0 ? static_cast<double>(cfg_.steps - step_) / its : -1) +
                          "  loss_d " + fmt("%.4f", l.loss_d) + "  loss_g " + fmt("%.4f", l.loss_g) + "  D(x) " +
                          fmt("%.3f", l.d_real) + "  D(G(z)) " + fmt("%.3f", l.d_fake);
+      if (has_penalty) line += "  " + cfg_.penalty + " " + fmt("%.4f", l.penalty);
       if (modes) {
         Tensor x = sample_generator(sampling_model(), fixed_noise());
         ModeMetrics m = mode_metrics(x, *modes);

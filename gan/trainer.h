@@ -30,6 +30,7 @@ struct StepLosses {
   double loss_d = 0, loss_g = 0;  // the last critic step's loss (penalty included) and the generator's loss
   double d_real = 0, d_fake = 0;  // mean D(x) and D(G(z)): probabilities for BCE losses, raw scores otherwise
   double grad_norm_d = 0, grad_norm_g = 0;  // L2 norm over all gradients: the last critic update's, G's
+  double penalty = 0;  // the last critic step's penalty term (gp / r1, weight included; part of loss_d), else 0
   // Not empty when a NaN/Inf was found: what and where. The step was undone (models, buffers and optimiser state
   // as at its start; the noise and data positions stay past it) and step() did not advance; run() then follows
   // config.on_nan.

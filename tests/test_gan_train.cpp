@@ -1,12 +1,16 @@
 // tests/test_gan_train.cpp — tiny training runs on ring8: a run interrupted after 15 steps (checkpoint) and
 // resumed to 30 gives exactly the losses of an uninterrupted 30-step run; the run folder has its files; a
-// checkpoint refuses a config with other model shapes, naming the fields.
+// checkpoint refuses a config with other model shapes, naming the fields; the critic penalty's value is recorded.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "gan/checkpoint.h"
 #include "gan/trainer.h"
@@ -174,4 +178,49 @@ TEST_CASE("the EMA generator averages weights and BatchNorm statistics with the 
   }
   CHECK(checked_stats == 2 * c.mlp.g_layers);  // running_mean and running_var of each BatchNorm1d
   fs::remove_all(temp_dir("ema"));
+}
+
+TEST_CASE("the critic's penalty is recorded: scaled by its weight, in metrics.jsonl and in the report",
+          "[gan][train]") {
+  TrainConfig c = tiny_config();  // Wasserstein loss with the gradient penalty
+  c.n_critic = 1;
+  TrainConfig doubled = c;
+  doubled.lambda_gp = 2 * c.lambda_gp;
+  // Same seed: the same weights, data and interpolation noise at step 1, so only the weight differs.
+  const StepLosses a = Trainer(c, temp_dir("pen_a")).train_step();
+  const StepLosses b = Trainer(doubled, temp_dir("pen_b")).train_step();
+  CHECK(a.penalty > 0);
+  CHECK(b.penalty == Approx(2 * a.penalty).epsilon(1e-5));
+  CHECK(a.loss_d - a.penalty == Approx(b.loss_d - b.penalty).margin(1e-5));  // the Wasserstein part alone
+
+  TrainConfig r1 = c;
+  r1.loss = "nonsaturating";
+  r1.penalty = "r1";
+  CHECK(Trainer(r1, temp_dir("pen_r1")).train_step().penalty > 0);
+  TrainConfig none = r1;
+  none.penalty = "none";
+  CHECK(Trainer(none, temp_dir("pen_none")).train_step().penalty == 0);
+
+  for (const TrainConfig& cfg : {c, none}) {
+    TrainConfig run_cfg = cfg;
+    run_cfg.steps = 4;
+    run_cfg.log_every = 2;
+    const std::string dir = temp_dir("pen_run");
+    Trainer t(run_cfg, dir);
+    std::atomic<int> stop{0};
+    t.run({nullptr, &stop});
+    std::ifstream m(fs::path(dir) / "metrics.jsonl");
+    int rows = 0;
+    for (std::string line; std::getline(m, line); ++rows) {
+      const nlohmann::json j = nlohmann::json::parse(line);
+      CHECK(j.contains("penalty") == (cfg.penalty == "gp"));
+      if (j.contains("penalty")) CHECK(j["penalty"].get<double>() > 0);
+    }
+    CHECK(rows == 2);
+    std::ifstream rep(fs::path(dir) / "report.html");
+    const std::string html((std::istreambuf_iterator<char>(rep)), std::istreambuf_iterator<char>());
+    CHECK((html.find("critic penalty") != std::string::npos) == (cfg.penalty == "gp"));
+    fs::remove_all(dir);
+  }
+  for (const char* d : {"pen_a", "pen_b", "pen_r1", "pen_none"}) fs::remove_all(temp_dir(d));
 }
