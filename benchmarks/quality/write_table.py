@@ -56,6 +56,7 @@ RECIPE["stacked-dcgan64"] = "the same DCGAN twice as wide: ngf = ndf = 64"
 RECIPE["stacked-dcgan64-20k"] = RECIPE["stacked-dcgan64"] + ", 20,000 steps"
 RECIPE["stacked-dcgan64-40k"] = RECIPE["stacked-dcgan64"] + ", 40,000 steps (seed 0's 20k run resumed)"
 RECIPE["stacked-dcgan64-60k"] = RECIPE["stacked-dcgan64"] + ", 60,000 steps (seed 0's 40k run resumed)"
+RECIPE["stacked-dcgan64-r1"] = RECIPE["stacked-dcgan64"] + ", R1 penalty on real images (γ = 1)"
 RECIPE["stacked-dcgan64-ema"] = RECIPE["stacked-dcgan64"] + ", EMA generator (0.999), constant learning rate"
 RECIPE["grid25-ganglion-noise8"] = RECIPE["ganglion"] + ", 8-D noise instead of 2-D"
 
@@ -91,7 +92,7 @@ def train_seconds(run_dir):
     return t
 
 
-def load_runs(work, name, seeds):
+def load_runs(work, name, seeds, steps):
     runs = []
     for s in range(seeds):
         d = os.path.join(work, f"{name}-s{s}")
@@ -103,8 +104,34 @@ def load_runs(work, name, seeds):
                 e = json.load(f)
         except (OSError, json.JSONDecodeError):
             continue
+        if e.get("step") != steps:  # e.g. a run folder copied to be resumed keeps its old eval.json
+            raise SystemExit(f"{ev}: evaluated at step {e.get('step')}, but row {name} is {steps} steps: "
+                             "evaluate it again (REEVAL=1 run_tables.sh eval " + name + ")")
         runs.append({"eval": e, "train_seconds": train_seconds(d)})
     return runs
+
+
+def previous_lines(path):
+    """The table rows and goal lines of an earlier quality.md, by row name, so that a row whose run folders are not
+    on this machine (e.g. a fresh machine that evaluated only new rows) keeps its measured line instead of turning
+    into 'not run'."""
+    rows, goals, other = {}, {}, {}
+    try:
+        text = open(path).read().splitlines()
+    except OSError:
+        return rows, goals, other
+    for line in text:
+        if line.startswith("| ") and " | " in line:
+            name = line[2:].split(" | ", 1)[0]
+            if " | not run | " not in line:
+                rows[name] = line
+        elif line.startswith("- ") and "goal" in line and "`" in line:
+            name = line.split("`")[1]
+            key = "grid25-best" if line.startswith("- grid25 goal") else name
+            goals[key] = line
+        elif line.startswith("Image metrics use the Ganglion MNIST classifier"):
+            other["classifier"] = line
+    return rows, goals, other
 
 
 def recipe_of(name):
@@ -129,6 +156,8 @@ def main():
                 break
     except OSError:
         pass
+    old_rows, old_goals, old_other = previous_lines(a.out)
+    carried = []  # rows copied from the previous file, named in the header
     out = []
     w = out.append
     w("# Quality tables: PacGAN Table 1 (2-D mixtures) and Table 2 (stacked MNIST), paper vs Ganglion")
@@ -138,13 +167,14 @@ def main():
       "Metrics: `ganglion eval` (definitions in `gan/METRICS.md`): one noise seed of 2,500 samples per 2-D model and "
       "26,000 per stacked-MNIST model; ± is the standard error over our training seeds (the paper: over 10 trials). "
       "Ours were trained with a small fraction of the paper's steps — each row states its budget.")
+    header_at = len(out)  # the carried-over sentence goes here once the rows are known
     w("")
     clf_acc = None
     for table, title, cols in (("ring8", "Table 1, ring8 (8 modes)", "modes / HQ % / reverse KL"),
                                ("grid25", "Table 1, grid25 (25 modes)", "modes / HQ % / reverse KL"),
                                ("stacked", "Table 2, stacked MNIST (1,000 modes)", "modes / KL"),
                                ("mnist", "MNIST (not in the papers): image metrics of a short run", "")):
-        order = ["gan", "pacgan2", "pacgan3", "pacgan4", "dcgan", "dcgan-6k", "dcgan-20k", "dcgan-128k", "dcgan-decay-ema", "dcgan64", "dcgan64-20k", "dcgan64-40k", "dcgan64-60k", "dcgan64-ema", "pacdcgan2",
+        order = ["gan", "pacgan2", "pacgan3", "pacgan4", "dcgan", "dcgan-6k", "dcgan-20k", "dcgan-128k", "dcgan-decay-ema", "dcgan64", "dcgan64-20k", "dcgan64-40k", "dcgan64-60k", "dcgan64-r1", "dcgan64-ema", "pacdcgan2",
                  "wgangp", "ganglion", "ganglion-noise8"]
         sel = sorted((r for r in rows if r[1] == table),
                      key=lambda r: order.index(r[0].split("-", 1)[1]) if r[0].split("-", 1)[1] in order else 99)
@@ -167,7 +197,11 @@ def main():
             w("| row | recipe | seeds × steps | FID_lenet | KID | precision | recall | coverage | class KL | train s / run |")
             w("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for name, _, seeds, steps, _flags in sel:
-            runs = load_runs(a.work, name, int(seeds))
+            runs = load_runs(a.work, name, int(seeds), int(steps))
+            if not runs and name in old_rows:
+                w(old_rows[name])
+                carried.append(name)
+                continue
             m = lambda k: [r["eval"]["mean"][k] for r in runs]
             secs = [r["train_seconds"] for r in runs if not math.isnan(r["train_seconds"])]
             tsec = f"{sum(secs) / len(secs):.0f}" if secs else "–"
@@ -198,7 +232,10 @@ def main():
                   f"{fmt(m('precision'), 1, 3)} | {fmt(m('recall'), 1, 3)} | {fmt(m('coverage'), 1, 2)} | "
                   f"{fmt(m('class_kl'), 1, 3)} | {tsec} |")
         w("")
-    if clf_acc is not None:
+    if clf_acc is None and "classifier" in old_other:
+        w(old_other["classifier"])
+        w("")
+    elif clf_acc is not None:
         w(f"Image metrics use the Ganglion MNIST classifier with held-out accuracy {clf_acc:.4f} "
           "(Ganglion's `train_mnist_classifier`, seed 0, 15 epochs on the 9,000 training digits of the shared folder — "
           "the training `ganglion train-classifier` runs; the file is the one gan/METRICS.md's reference values use).")
@@ -208,10 +245,10 @@ def main():
     w("## Goals")
     w("")
     best = None
-    for name, table, seeds, _steps, _ in rows:
+    for name, table, seeds, steps, _ in rows:
         if table != "grid25":
             continue
-        runs = load_runs(a.work, name, int(seeds))
+        runs = load_runs(a.work, name, int(seeds), int(steps))
         if not runs:
             continue
         modes = mean_se([r["eval"]["mean"]["modes"] for r in runs])[0]
@@ -220,6 +257,9 @@ def main():
         score = (modes >= 24.8) + (hq >= 93) + (rkl <= 0.05)
         if best is None or (score, modes, hq) > (best[0], best[2], best[3]):
             best = (score, name, modes, hq, rkl)
+    # (The best grid25 row is chosen among the rows evaluated here; with none, the previous file's line stands.)
+    if not best and "grid25-best" in old_goals:
+        w(old_goals["grid25-best"])
     if best:
         _, name, modes, hq, rkl = best
         short = [f"modes {modes:.1f} vs ≥ 24.8" if modes < 24.8 else "",
@@ -228,11 +268,13 @@ def main():
         short = [s for s in short if s]
         w(f"- grid25 goal (the PacGAN4 row: ≥ 24.8 modes, ≥ 93 % HQ, reverse KL ≤ 0.05): best row `{name}` — " +
           ("**met**." if not short else "**not met**: " + "; ".join(short) + "."))
-    for name, table, seeds, _steps, _ in rows:
+    for name, table, seeds, steps, _ in rows:
         if table != "stacked":
             continue
-        runs = load_runs(a.work, name, int(seeds))
+        runs = load_runs(a.work, name, int(seeds), int(steps))
         if not runs:
+            if name in old_goals:
+                w(old_goals[name])
             continue
         modes = mean_se([r["eval"]["mean"]["modes"] for r in runs])[0]
         kl = mean_se([r["eval"]["mean"]["kl"] for r in runs])[0]
@@ -240,6 +282,9 @@ def main():
         w(f"- stacked-MNIST goal (≥ 990 modes, KL ≤ 0.1), row `{name}`: " +
           ("**met**." if ok else f"**not met**: {modes:.0f} modes, KL {kl:.3f}."))
     w("")
+    if carried:
+        out[header_at - 1] += (" Rows carried over unchanged from the previous version of this file (their run folders were "
+                   "not on the machine that wrote it): " + ", ".join(f"`{n}`" for n in carried) + ".")
     notes = os.path.join(os.path.dirname(__file__), "notes.md")
     if os.path.exists(notes):
         w(open(notes).read().rstrip())
