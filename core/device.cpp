@@ -12,6 +12,13 @@ void throw_no_cuda(const char* op) {
   throw Error(std::string(op) + ": this tensor is on CUDA but Ganglion was built without CUDA");
 }
 
+void rethrow_in_op(const Error& e, const char* kernel) {
+  const std::string name = *current_op() ? current_op() : kernel;
+  const std::string what = e.what();
+  if (what.rfind(name + ":", 0) == 0) throw e;
+  throw Error(name + ": " + what);
+}
+
 bool cuda_available(std::string* why) { return cuda::available(why); }
 
 Device resolve_device(const std::string& choice, std::string* message) {

@@ -29,6 +29,12 @@ class OpScope {
   const char* outer_;
 };
 
+// Rethrows an error raised inside a CUDA kernel call (its scratch allocation running out of GPU memory, a failed
+// launch) with the name of the op that called it in front — the innermost OpScope, else the kernel's name — so
+// that "device_alloc: out of GPU memory" says whose allocation it was. A message that already starts with that
+// name is rethrown as it is.
+[[noreturn]] void rethrow_in_op(const Error& e, const char* kernel);
+
 // Which conv/batchnorm implementation CUDA tensors use: ours (default) or cuDNN. Read once from the environment
 // variable GANGLION_CONV=native|cudnn (an unknown value is an Error naming the variable); settable for tests.
 enum class CudaImpl { Native, Cudnn };
@@ -38,21 +44,30 @@ void set_cuda_conv_impl(CudaImpl impl);
 }  // namespace ganglion
 
 #ifdef GANGLION_HAS_CUDA
-#define GANGLION_DISPATCH(dev, fn, ...)                              \
-  do {                                                               \
-    if ((dev).is_cuda())                                             \
-      ::ganglion::cuda::fn(::ganglion::cuda::stream(), __VA_ARGS__); \
-    else                                                             \
-      ::ganglion::cpu::fn(nullptr, __VA_ARGS__);                     \
+#define GANGLION_DISPATCH(dev, fn, ...)                                \
+  do {                                                                 \
+    if ((dev).is_cuda()) {                                             \
+      try {                                                            \
+        ::ganglion::cuda::fn(::ganglion::cuda::stream(), __VA_ARGS__); \
+      } catch (const ::ganglion::Error& e_) {                          \
+        ::ganglion::rethrow_in_op(e_, #fn);                            \
+      }                                                                \
+    } else {                                                           \
+      ::ganglion::cpu::fn(nullptr, __VA_ARGS__);                       \
+    }                                                                  \
   } while (0)
 // Conv and batchnorm: on CUDA, ours or cuDNN as chosen by cuda_conv_impl().
 #define GANGLION_DISPATCH_DNN(dev, fn, ...)                                  \
   do {                                                                       \
     if ((dev).is_cuda()) {                                                   \
-      if (::ganglion::cuda_conv_impl() == ::ganglion::CudaImpl::Cudnn)       \
-        ::ganglion::cudnn::fn(::ganglion::cuda::stream(), __VA_ARGS__);      \
-      else                                                                   \
-        ::ganglion::cuda::fn(::ganglion::cuda::stream(), __VA_ARGS__);       \
+      try {                                                                  \
+        if (::ganglion::cuda_conv_impl() == ::ganglion::CudaImpl::Cudnn)     \
+          ::ganglion::cudnn::fn(::ganglion::cuda::stream(), __VA_ARGS__);    \
+        else                                                                 \
+          ::ganglion::cuda::fn(::ganglion::cuda::stream(), __VA_ARGS__);     \
+      } catch (const ::ganglion::Error& e_) {                                \
+        ::ganglion::rethrow_in_op(e_, #fn);                                  \
+      }                                                                      \
     } else {                                                                 \
       ::ganglion::cpu::fn(nullptr, __VA_ARGS__);                             \
     }                                                                        \

@@ -70,3 +70,24 @@ TEST_CASE("a shape whose byte size does not fit 64 bits is refused before alloca
   CHECK(error_of([&] { Tensor::empty({huge, huge}); }) ==
         "a tensor of shape [1099511627776,1099511627776] is too large to address");
 }
+
+TEST_CASE("an error inside a CUDA kernel call (scratch out of GPU memory) is named by the op that called it",
+          "[reliability]") {
+  // GANGLION_DISPATCH routes what a CUDA kernel throws through rethrow_in_op; on a CPU-only machine the function
+  // itself is what can be checked.
+  const Error oom("device_alloc: out of GPU memory: asked for 1024 bytes (0.0 MiB, block 1024)");
+  std::string e = error_of([&] {
+    OpScope scope("conv2d");
+    rethrow_in_op(oom, "conv2d_forward");
+  });
+  CHECK(e == "conv2d: device_alloc: out of GPU memory: asked for 1024 bytes (0.0 MiB, block 1024)");
+  // Outside any op the kernel's name stands in.
+  CHECK(error_of([&] { rethrow_in_op(oom, "conv2d_forward"); }).rfind("conv2d_forward: device_alloc: ", 0) == 0);
+  // A message that already names the op is not named twice.
+  e = error_of([&] {
+    OpScope scope("matmul");
+    rethrow_in_op(Error("matmul: out of GPU memory"), "gemm");
+  });
+  CHECK(e == "matmul: out of GPU memory");
+  CHECK(current_op() == std::string());
+}

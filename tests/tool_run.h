@@ -32,8 +32,10 @@ struct Run {
 // Runs `ganglion <args>` with stdout/stderr captured through files in `dir`.
 inline Run run(const std::string& args, const std::filesystem::path& dir) {
   const std::filesystem::path out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const std::string cmd = "'" + tool_path().string() + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
-  const int status = std::system(cmd.c_str());
+  // (Built with a stream: GCC 12 warns falsely (-Wrestrict) on the chain of std::string operator+ here.)
+  std::ostringstream cmd;
+  cmd << "'" << tool_path().string() << "' " << args << " >'" << out.string() << "' 2>'" << err.string() << "'";
+  const int status = std::system(cmd.str().c_str());
   Run r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   auto slurp = [](const std::filesystem::path& p) {
