@@ -44,33 +44,33 @@ void set_cuda_conv_impl(CudaImpl impl);
 }  // namespace ganglion
 
 #ifdef GANGLION_HAS_CUDA
-#define GANGLION_DISPATCH(dev, fn, ...)                                \
-  do {                                                                 \
-    if ((dev).is_cuda()) {                                             \
-      try {                                                            \
-        ::ganglion::cuda::fn(::ganglion::cuda::stream(), __VA_ARGS__); \
-      } catch (const ::ganglion::Error& e_) {                          \
-        ::ganglion::rethrow_in_op(e_, #fn);                            \
-      }                                                                \
-    } else {                                                           \
-      ::ganglion::cpu::fn(nullptr, __VA_ARGS__);                       \
-    }                                                                  \
+// Runs a CUDA kernel call (the variadic part), naming the op in what it throws (rethrow_in_op).
+#define GANGLION_CUDA_CALL_(kernel, ...)     \
+  try {                                      \
+    __VA_ARGS__;                             \
+  } catch (const ::ganglion::Error& e_) {    \
+    ::ganglion::rethrow_in_op(e_, kernel);   \
+  }
+#define GANGLION_DISPATCH(dev, fn, ...)                                                       \
+  do {                                                                                        \
+    if ((dev).is_cuda()) {                                                                    \
+      GANGLION_CUDA_CALL_(#fn, ::ganglion::cuda::fn(::ganglion::cuda::stream(), __VA_ARGS__)) \
+    } else {                                                                                  \
+      ::ganglion::cpu::fn(nullptr, __VA_ARGS__);                                              \
+    }                                                                                         \
   } while (0)
 // Conv and batchnorm: on CUDA, ours or cuDNN as chosen by cuda_conv_impl().
-#define GANGLION_DISPATCH_DNN(dev, fn, ...)                                  \
-  do {                                                                       \
-    if ((dev).is_cuda()) {                                                   \
-      try {                                                                  \
-        if (::ganglion::cuda_conv_impl() == ::ganglion::CudaImpl::Cudnn)     \
-          ::ganglion::cudnn::fn(::ganglion::cuda::stream(), __VA_ARGS__);    \
-        else                                                                 \
-          ::ganglion::cuda::fn(::ganglion::cuda::stream(), __VA_ARGS__);     \
-      } catch (const ::ganglion::Error& e_) {                                \
-        ::ganglion::rethrow_in_op(e_, #fn);                                  \
-      }                                                                      \
-    } else {                                                                 \
-      ::ganglion::cpu::fn(nullptr, __VA_ARGS__);                             \
-    }                                                                        \
+#define GANGLION_DISPATCH_DNN(dev, fn, ...)                                                      \
+  do {                                                                                           \
+    if ((dev).is_cuda()) {                                                                       \
+      if (::ganglion::cuda_conv_impl() == ::ganglion::CudaImpl::Cudnn) {                         \
+        GANGLION_CUDA_CALL_(#fn, ::ganglion::cudnn::fn(::ganglion::cuda::stream(), __VA_ARGS__)) \
+      } else {                                                                                   \
+        GANGLION_CUDA_CALL_(#fn, ::ganglion::cuda::fn(::ganglion::cuda::stream(), __VA_ARGS__))  \
+      }                                                                                          \
+    } else {                                                                                     \
+      ::ganglion::cpu::fn(nullptr, __VA_ARGS__);                                                 \
+    }                                                                                            \
   } while (0)
 #else
 #define GANGLION_DISPATCH(dev, fn, ...)          \
