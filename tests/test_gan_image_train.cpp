@@ -1,7 +1,8 @@
 // tests/test_gan_image_train.cpp — image GAN training through the same Trainer on a tiny MNIST-like IDX dataset
 // written here: a short run writes its sample grids and image metrics; 3 steps + checkpoint + resume 3 gives the
 // losses of 6 uninterrupted (the batcher's epoch and position travel in the checkpoint); the sample grid has the
-// right size; an incompatible checkpoint names the differing image field; bad data inputs name the flag.
+// right size; an incompatible checkpoint names the differing image field; bad data inputs name the flag; the
+// dcgan-stacked-mnist preset (R1) trains.
 #include <catch2/catch.hpp>
 #include <stb_image.h>
 
@@ -94,7 +95,7 @@ TEST_CASE("image GAN: a tiny MNIST run writes grids, metrics without modes and a
 }
 
 TEST_CASE("image GAN: 3 steps + checkpoint + resume 3 gives the losses of 6 uninterrupted", "[gan][train][image]") {
-  for (const char* preset : {"dcgan-mnist", "wgangp-mnist"}) {
+  for (const char* preset : {"dcgan-mnist", "wgangp-mnist", "dcgan-stacked-mnist"}) {
     INFO(preset);
     TrainConfig c = tiny_image_config(preset);
     c.n_critic = 2;  // several batches a step, so the resumed batcher position matters
@@ -203,6 +204,28 @@ TEST_CASE("image GAN: a packed critic (PacDCGAN) trains on stacked MNIST, with a
   TrainConfig toy = preset_config("toy-grid25");
   toy.image.pack = 2;
   CHECK_THROWS_WITH(validate(toy), Catch::Contains("image.pack must be 1 for 2-D models"));
+}
+
+TEST_CASE("preset dcgan-stacked-mnist: the 64-wide DCGAN with R1 (gamma 1) on stacked MNIST, and it trains",
+          "[gan][train][image]") {
+  const TrainConfig p = preset_config("dcgan-stacked-mnist");
+  CHECK(p.data == "stacked_mnist");
+  CHECK(p.image.channels == 3);
+  CHECK(p.image.ngf == 64);
+  CHECK(p.image.ndf == 64);
+  CHECK(p.penalty == "r1");
+  CHECK(p.gamma_r1 == 1.f);
+  CHECK(p.loss == "nonsaturating");
+  CHECK(p.image.d_norm == ImageNorm::BatchNorm);
+  TrainConfig c = tiny_image_config("dcgan-stacked-mnist");
+  validate(c);
+  Trainer t(c, temp_dir("stacked_r1").string());
+  CHECK(t.data().describe().find("64 images 3x28x28") != std::string::npos);
+  const StepLosses l = t.train_step();
+  REQUIRE(l.nonfinite.empty());
+  CHECK(l.penalty > 0);  // the R1 term is in the critic's loss
+  CHECK(std::isfinite(l.loss_d));
+  fs::remove_all(temp_dir("stacked_r1"));
 }
 
 TEST_CASE("image GAN: stacked_images sets how many 3-digit images are drawn; bad values name the key",

@@ -41,7 +41,7 @@ ROWS=(
   "stacked-dcgan64-20k|stacked|2|20000|--preset dcgan-mnist --data stacked_mnist --channels 3 --data-path $MNIST --ngf 64 --ndf 64"
   "stacked-dcgan64-40k|stacked|1|40000|--preset dcgan-mnist --data stacked_mnist --channels 3 --data-path $MNIST --ngf 64 --ndf 64"
   "stacked-dcgan64-60k|stacked|1|60000|--preset dcgan-mnist --data stacked_mnist --channels 3 --data-path $MNIST --ngf 64 --ndf 64"
-  "stacked-dcgan64-r1|stacked|1|8000|--preset dcgan-mnist --data stacked_mnist --channels 3 --data-path $MNIST --ngf 64 --ndf 64 --penalty r1 --gamma 1"
+  "stacked-dcgan64-r1|stacked|2|20000|--preset dcgan-stacked-mnist --data-path $MNIST"
   "stacked-dcgan64-ema|stacked|1|24000|--preset dcgan-mnist --data stacked_mnist --channels 3 --data-path $MNIST --ngf 64 --ndf 64 --ema 0.999"
   "stacked-dcgan-128k|stacked|1|12000|--preset dcgan-mnist --data stacked_mnist --channels 3 --data-path $MNIST --stacked-images 128000"
   "stacked-dcgan-decay-ema|stacked|1|16000|--preset dcgan-mnist --data stacked_mnist --channels 3 --data-path $MNIST --lr-schedule linear --ema 0.999"

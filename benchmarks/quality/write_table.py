@@ -56,7 +56,8 @@ RECIPE["stacked-dcgan64"] = "the same DCGAN twice as wide: ngf = ndf = 64"
 RECIPE["stacked-dcgan64-20k"] = RECIPE["stacked-dcgan64"] + ", 20,000 steps"
 RECIPE["stacked-dcgan64-40k"] = RECIPE["stacked-dcgan64"] + ", 40,000 steps (seed 0's 20k run resumed)"
 RECIPE["stacked-dcgan64-60k"] = RECIPE["stacked-dcgan64"] + ", 60,000 steps (seed 0's 40k run resumed)"
-RECIPE["stacked-dcgan64-r1"] = RECIPE["stacked-dcgan64"] + ", R1 penalty on real images (γ = 1)"
+RECIPE["stacked-dcgan64-r1"] = ("preset dcgan-stacked-mnist: " + RECIPE["stacked-dcgan64"] +
+                               ", R1 penalty on the real images (γ = 1)")
 RECIPE["stacked-dcgan64-ema"] = RECIPE["stacked-dcgan64"] + ", EMA generator (0.999), constant learning rate"
 RECIPE["grid25-ganglion-noise8"] = RECIPE["ganglion"] + ", 8-D noise instead of 2-D"
 
