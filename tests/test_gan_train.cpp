@@ -1,9 +1,11 @@
 // tests/test_gan_train.cpp — tiny training runs on ring8: a run interrupted after 15 steps (checkpoint) and
 // resumed to 30 gives exactly the losses of an uninterrupted 30-step run; the run folder has its files; a
-// checkpoint refuses a config with other model shapes, naming the fields; the critic penalty's value is recorded.
+// checkpoint refuses a config with other model shapes, naming the fields; the critic penalty's value is recorded;
+// the toy-grid25-r1 preset differs from the default only where it should.
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -223,4 +225,23 @@ TEST_CASE("the critic's penalty is recorded: scaled by its weight, in metrics.js
     fs::remove_all(dir);
   }
   for (const char* d : {"pen_a", "pen_b", "pen_r1", "pen_none"}) fs::remove_all(temp_dir(d));
+}
+
+TEST_CASE("preset toy-grid25-r1 is toy-grid25 with R1 (gamma 1) and 12,000 steps, and its step is penalised",
+          "[gan][train]") {
+  nlohmann::json base = to_json(preset_config("toy-grid25"));
+  nlohmann::json r1 = to_json(preset_config("toy-grid25-r1"));
+  CHECK(r1["penalty"] == "r1");
+  CHECK(r1["gamma_r1"].get<double>() == 1.0);
+  CHECK(r1["steps"].get<int>() == 12000);
+  for (const char* k : {"preset", "penalty", "gamma_r1", "steps"}) base.erase(k), r1.erase(k);
+  CHECK(base == r1);  // nothing else differs from the default recipe
+  TrainConfig c = preset_config("toy-grid25-r1");
+  c.batch = 32;  // a small step: only the penalty's presence is checked here
+  c.eval_samples = 100;
+  validate(c);
+  const StepLosses l = Trainer(c, temp_dir("preset_r1")).train_step();
+  CHECK(l.penalty > 0);
+  CHECK(std::isfinite(l.loss_d));
+  fs::remove_all(temp_dir("preset_r1"));
 }

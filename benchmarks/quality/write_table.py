@@ -61,6 +61,7 @@ RECIPE["stacked-dcgan64-r1"] = ("preset dcgan-stacked-mnist: " + RECIPE["stacked
 RECIPE["stacked-dcgan64-ema"] = RECIPE["stacked-dcgan64"] + ", EMA generator (0.999), constant learning rate"
 RECIPE["grid25-ganglion-noise8"] = RECIPE["ganglion"] + ", 8-D noise instead of 2-D"
 RECIPE["grid25-ganglion-r1"] = RECIPE["ganglion"] + ", R1 penalty on the real samples (γ = 1)"
+RECIPE["grid25-ganglion-r1-12k"] = "preset toy-grid25-r1: " + RECIPE["grid25-ganglion-r1"] + ", 12,000 steps"
 
 
 def mean_se(values):
@@ -177,7 +178,7 @@ def main():
                                ("stacked", "Table 2, stacked MNIST (1,000 modes)", "modes / KL"),
                                ("mnist", "MNIST (not in the papers): image metrics of a short run", "")):
         order = ["gan", "pacgan2", "pacgan3", "pacgan4", "dcgan", "dcgan-6k", "dcgan-20k", "dcgan-128k", "dcgan-decay-ema", "dcgan64", "dcgan64-20k", "dcgan64-40k", "dcgan64-60k", "dcgan64-r1", "dcgan64-ema", "pacdcgan2",
-                 "wgangp", "ganglion", "ganglion-r1", "ganglion-noise8"]
+                 "wgangp", "ganglion", "ganglion-r1", "ganglion-r1-12k", "ganglion-noise8"]
         sel = sorted((r for r in rows if r[1] == table),
                      key=lambda r: order.index(r[0].split("-", 1)[1]) if r[0].split("-", 1)[1] in order else 99)
         if not sel:
