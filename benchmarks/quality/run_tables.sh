@@ -34,7 +34,7 @@ PAC2D="$PAC2D --lr 1e-4 --beta1 0.8 --beta2 0.999 --lr-schedule constant"
 ROWS=(
   "grid25-ganglion|grid25|2|4000|--preset toy-grid25"
   "grid25-ganglion-r1|grid25|2|4000|--preset toy-grid25 --penalty r1 --gamma 1"
-  "grid25-ganglion-r1-12k|grid25|2|12000|--preset toy-grid25-r1"
+  "grid25-ganglion-r1-12k|grid25|4|12000|--preset toy-grid25-r1"
   "stacked-dcgan|stacked|1|3000|--preset dcgan-mnist --data stacked_mnist --channels 3 --data-path $MNIST"
   "stacked-dcgan-6k|stacked|1|6000|--preset dcgan-mnist --data stacked_mnist --channels 3 --data-path $MNIST"
   "stacked-dcgan-20k|stacked|1|20000|--preset dcgan-mnist --data stacked_mnist --channels 3 --data-path $MNIST"
