@@ -2,6 +2,7 @@
 // here: elementwise, reductions, GEMM, convolution, batch/layer norm, optimisers, Philox fills and the gradient
 // penalty. Every reference is a plain loop in double, so a failure points at the kernel, not at the reference.
 #include <catch2/catch.hpp>
+#include <omp.h>
 
 #include <cmath>
 #include <limits>
@@ -268,12 +269,18 @@ ConvShape make_conv(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64
 
 }  // namespace
 
+// Small output maps put several images side by side in one GEMM (kernels/cpu/conv.cpp): each shape runs on 1,
+// 2 and 3 threads, which groups a batch of 5 as 5, 3+2 and 2+2+1 images; maps of 512 pixels or more go one
+// image per GEMM.
 TEST_CASE("cpu conv2d forward, backward-data, backward-weight against the direct loops", "[kernels][cpu]") {
   const std::vector<ConvShape> shapes = {
       make_conv(1, 3, 7, 9, 4, 3, 3, 1, 1, 1),   // odd sizes, padding 1
       make_conv(3, 2, 8, 7, 5, 3, 2, 2, 0, 1),   // batch 3, stride 2, non-square kernel
       make_conv(3, 3, 9, 9, 2, 3, 3, 1, 1, 2),   // dilation 2
-      make_conv(2, 4, 6, 5, 3, 1, 1, 1, 0, 1),   // 1x1 (the no-im2col path)
+      make_conv(2, 4, 6, 5, 3, 1, 1, 1, 0, 1),   // 1x1 on a small map (grouped: copied into columns)
+      make_conv(2, 3, 24, 24, 2, 1, 1, 1, 0, 1), // 1x1 on a 576-pixel map (one image per GEMM, no im2col)
+      make_conv(2, 2, 24, 24, 3, 3, 3, 1, 1, 1), // 576-pixel map, one image per GEMM through im2col
+      make_conv(5, 3, 8, 8, 4, 4, 4, 2, 1, 1),   // batch 5, 4x4 output: grouped with a shorter last group
       make_conv(3, 2, 11, 10, 3, 4, 4, 2, 1, 1), // DCGAN-like 4x4 stride 2 pad 1
       make_conv(2, 3, 10, 8, 2, 4, 3, 2, 1, 1, 1), // transposed-conv use: H one row more than P needs
       make_conv(3, 2, 5, 4, 6, 5, 4, 1, 0, 1),   // kernel covers the image, 1x1 output (one GEMM over the batch)
@@ -294,14 +301,20 @@ TEST_CASE("cpu conv2d forward, backward-data, backward-weight against the direct
       dx_ref[xi] += double(dy[yi]) * w[wi];
       dw_ref[wi] += double(dy[yi]) * x[xi];
     });
-    const float nan = std::numeric_limits<float>::quiet_NaN();
-    Vec y(dy.size(), nan), dx(x.size(), nan), dw(w.size(), nan);  // all three must overwrite
-    cpu::conv2d_forward(nullptr, c, x.data(), w.data(), y.data());
-    cpu::conv2d_backward_data(nullptr, c, dy.data(), w.data(), dx.data());
-    cpu::conv2d_backward_weight(nullptr, c, x.data(), dy.data(), dw.data());
-    CHECK(max_rel_err(y, y_ref) < 1e-5);
-    CHECK(max_rel_err(dx, dx_ref) < 1e-5);
-    CHECK(max_rel_err(dw, dw_ref) < 1e-5);
+    const int threads_before = omp_get_max_threads();
+    for (int threads : {1, 2, 3}) {
+      INFO("threads " << threads);
+      omp_set_num_threads(threads);
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      Vec y(dy.size(), nan), dx(x.size(), nan), dw(w.size(), nan);  // all three must overwrite
+      cpu::conv2d_forward(nullptr, c, x.data(), w.data(), y.data());
+      cpu::conv2d_backward_data(nullptr, c, dy.data(), w.data(), dx.data());
+      cpu::conv2d_backward_weight(nullptr, c, x.data(), dy.data(), dw.data());
+      omp_set_num_threads(threads_before);
+      CHECK(max_rel_err(y, y_ref) < 1e-5);
+      CHECK(max_rel_err(dx, dx_ref) < 1e-5);
+      CHECK(max_rel_err(dw, dw_ref) < 1e-5);
+    }
   }
 }
 

@@ -2,9 +2,10 @@
 // the GEMM of kernels/cpu/gemm.cpp. Two layouts:
 //   * a kernel that covers the whole (unpadded) input, giving a 1×1 output (DCGAN's first transposed conv and
 //     last conv): the image is its own column, so each pass is one GEMM over the whole batch;
-//   * otherwise images are spread over OpenMP threads, each with its own column buffer (per-thread scratch, no
-//     allocation on the hot path); backward-weight sums per thread and reduces at the end; backward-data
-//     scatters columns back (col2im).
+//   * otherwise groups of images are spread over OpenMP threads, each with its own column buffer (per-thread
+//     scratch, no allocation on the hot path): one image per GEMM where its output map is large, several side
+//     by side where it is small (so the weights are not repacked per image); backward-weight sums per thread
+//     and reduces at the end; backward-data scatters columns back (col2im).
 // im2col/col2im work a row at a time on the range of output columns whose taps fall inside the image.
 #include "kernels/conv.h"
 
@@ -56,16 +57,17 @@ TapRange tap_range(int64_t out_size, int64_t k, int stride, int pad, int dil, in
   return t;
 }
 
-// col[(ch*R + r)*S + s, p*Q + q] = x[ch, ih, iw] (0 outside the image) for one image x [C,H,W]. Each column
-// row is written whole, zeros and copies in one pass, with the tap ranges worked out once per kernel tap.
-void im2col(const ConvShape& c, const float* x, float* col) {
+// col[(ch*R + r)*S + s, p*Q + q] = x[ch, ih, iw] (0 outside the image) for one image x [C,H,W], the column
+// matrix's rows ld floats apart (ld >= P*Q; several images' columns then sit side by side). Each column row is
+// written whole, zeros and copies in one pass, with the tap ranges worked out once per kernel tap.
+void im2col(const ConvShape& c, const float* x, float* col, int64_t ld) {
   const int64_t PQ = col_cols(c), Q = c.Q, sw = c.stride_w;
   for (int64_t r = 0; r < c.R; ++r) {
     const TapRange rows = tap_range(c.P, r, c.stride_h, c.pad_h, c.dil_h, c.H);
     for (int64_t s = 0; s < c.S; ++s) {
       const TapRange cols = tap_range(c.Q, s, c.stride_w, c.pad_w, c.dil_w, c.W);
       for (int64_t ch = 0; ch < c.C; ++ch) {
-        float* dst = col + ((ch * c.R + r) * c.S + s) * PQ;
+        float* dst = col + ((ch * c.R + r) * c.S + s) * ld;
         const float* img = x + ch * c.H * c.W;
         for (int64_t i = 0; i < rows.lo * Q; ++i) dst[i] = 0.f;
         for (int64_t p = rows.lo; p < rows.hi; ++p) {
@@ -81,17 +83,16 @@ void im2col(const ConvShape& c, const float* x, float* col) {
   }
 }
 
-// The adjoint of im2col: dx (one image, [C,H,W]) = sum of the columns at the pixels they were read from.
-// Overwrites dx, so pixels that no window reaches come out 0.
-void col2im(const ConvShape& c, const float* col, float* dx) {
+// The adjoint of im2col: dx (one image, [C,H,W]) = sum of the columns (rows ld floats apart) at the pixels they
+// were read from. Overwrites dx, so pixels that no window reaches come out 0.
+void col2im(const ConvShape& c, const float* col, int64_t ld, float* dx) {
   std::fill(dx, dx + c.C * c.H * c.W, 0.f);
-  const int64_t PQ = col_cols(c);
   for (int64_t ch = 0; ch < c.C; ++ch)
     for (int64_t r = 0; r < c.R; ++r) {
       const TapRange rows = tap_range(c.P, r, c.stride_h, c.pad_h, c.dil_h, c.H);
       for (int64_t s = 0; s < c.S; ++s) {
         const TapRange cols = tap_range(c.Q, s, c.stride_w, c.pad_w, c.dil_w, c.W);
-        const float* src = col + ((ch * c.R + r) * c.S + s) * PQ;
+        const float* src = col + ((ch * c.R + r) * c.S + s) * ld;
         float* img = dx + ch * c.H * c.W;
         for (int64_t p = rows.lo; p < rows.hi; ++p) {
           const float* srow = src + p * c.Q;
@@ -106,18 +107,45 @@ void col2im(const ConvShape& c, const float* col, float* dx) {
     }
 }
 
-// Runs body(n, thread) for every image n < N on up to N OpenMP threads (one thread when there is a single
-// image: the GEMM may then use them). An exception thrown by a thread is rethrown here, after the region.
+// Images per GEMM. One image's GEMM has P*Q columns, and the GEMM packs the whole weight matrix again for each
+// call: where P*Q is small (the 4x4 and 8x8 maps of a 64x64 DCGAN: 16 columns against 4,096-deep weights)
+// that packing costs more than the multiply. So images go g at a time, side by side in one column matrix of
+// g*P*Q columns: g the smallest count giving kGroupColumns columns, at most an even share of the batch per
+// thread, 1 where one image already has that many.
+constexpr int64_t kGroupColumns = 512;
+
+int64_t images_per_group(const ConvShape& c, int nt) {
+  const int64_t want = (kGroupColumns + col_cols(c) - 1) / col_cols(c);
+  const int64_t share = (c.N + nt - 1) / nt;
+  return std::max<int64_t>(1, std::min(want, share));
+}
+
+// Between the tensor layout [cnt images][rows][PQ] and a group's GEMM layout [rows][cnt*PQ].
+void gather_group(const float* tensor, int64_t cnt, int64_t rows, int64_t PQ, float* group) {
+  for (int64_t j = 0; j < cnt; ++j)
+    for (int64_t k = 0; k < rows; ++k)
+      std::memcpy(group + k * cnt * PQ + j * PQ, tensor + (j * rows + k) * PQ, sizeof(float) * PQ);
+}
+void scatter_group(const float* group, int64_t cnt, int64_t rows, int64_t PQ, float* tensor) {
+  for (int64_t j = 0; j < cnt; ++j)
+    for (int64_t k = 0; k < rows; ++k)
+      std::memcpy(tensor + (j * rows + k) * PQ, group + k * cnt * PQ + j * PQ, sizeof(float) * PQ);
+}
+
+// Runs body(n0, cnt, thread) for the groups of g consecutive images (the last may be shorter) on up to nt
+// OpenMP threads. An exception thrown by a thread is rethrown here, after the region.
 template <class Body>
-void for_each_image(const ConvShape& c, int nt, Body body) {
+void for_each_group(const ConvShape& c, int nt, int64_t g, Body body) {
+  const int64_t groups = (c.N + g - 1) / g;
+  nt = static_cast<int>(std::min<int64_t>(nt, groups));
   std::exception_ptr failure;
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     const int t = omp_get_thread_num();
 #pragma omp for schedule(static)
-    for (int64_t n = 0; n < c.N; ++n) {
+    for (int64_t i = 0; i < groups; ++i) {
       try {
-        body(n, t);
+        body(i * g, std::min(g, c.N - i * g), t);
       } catch (...) {
 #pragma omp critical(ganglion_conv_failure)
         if (!failure) failure = std::current_exception();
@@ -131,6 +159,23 @@ int batch_threads(const ConvShape& c) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), c.N)));
 }
 
+// The column matrix [CRS, cnt*PQ] of images n0 .. n0+cnt-1 in this thread's scratch.
+float* group_columns(const ConvShape& c, const float* x, int64_t n0, int64_t cnt) {
+  const int64_t PQ = col_cols(c), in_sz = c.C * c.H * c.W;
+  float* col = thread_scratch(ScratchSlot::Columns, static_cast<size_t>(col_rows(c) * cnt * PQ));
+  for (int64_t j = 0; j < cnt; ++j) im2col(c, x + (n0 + j) * in_sz, col + j * PQ, cnt * PQ);
+  return col;
+}
+
+// dy of images n0 .. n0+cnt-1 as one [K, cnt*PQ] matrix: the tensor itself for one image, else a staged copy.
+const float* group_output_grad(const ConvShape& c, const float* dy, int64_t n0, int64_t cnt) {
+  const int64_t PQ = col_cols(c);
+  if (cnt == 1) return dy + n0 * c.K * PQ;
+  float* staged = thread_scratch(ScratchSlot::Staging, static_cast<size_t>(c.K * cnt * PQ));
+  gather_group(dy + n0 * c.K * PQ, cnt, c.K, PQ, staged);
+  return staged;
+}
+
 }  // namespace
 
 void conv2d_forward(Stream s, const ConvShape& c, const float* x, const float* w, float* y) {
@@ -139,46 +184,52 @@ void conv2d_forward(Stream s, const ConvShape& c, const float* x, const float* w
     gemm(s, false, true, c.N, c.K, CRS, 1.f, x, CRS, w, CRS, 0.f, y, c.K);
     return;
   }
-  const bool direct = is_pointwise(c);
-  for_each_image(c, batch_threads(c), [&](int64_t n, int) {
-    const float* cols = x + n * in_sz;
-    if (!direct) {
-      float* col = thread_scratch(ScratchSlot::Columns, static_cast<size_t>(CRS * PQ));
-      im2col(c, x + n * in_sz, col);
-      cols = col;
-    }
-    gemm(s, false, false, c.K, PQ, CRS, 1.f, w, CRS, cols, PQ, 0.f, y + n * out_sz, PQ);
+  const int nt = batch_threads(c);
+  const int64_t g = images_per_group(c, nt);
+  const bool direct = g == 1 && is_pointwise(c);
+  for_each_group(c, nt, g, [&](int64_t n0, int64_t cnt, int) {
+    const int64_t ld = cnt * PQ;
+    const float* cols = direct ? x + n0 * in_sz : group_columns(c, x, n0, cnt);
+    float* out = cnt == 1 ? y + n0 * out_sz : thread_scratch(ScratchSlot::Staging, static_cast<size_t>(c.K * ld));
+    gemm(s, false, false, c.K, ld, CRS, 1.f, w, CRS, cols, ld, 0.f, out, ld);
+    if (cnt > 1) scatter_group(out, cnt, c.K, PQ, y + n0 * out_sz);
   });
 }
 
 void conv2d_backward_data(Stream s, const ConvShape& c, const float* dy, const float* w, float* dx) {
-  const int64_t CRS = col_rows(c), PQ = col_cols(c), in_sz = c.C * c.H * c.W, out_sz = c.K * PQ;
+  const int64_t CRS = col_rows(c), PQ = col_cols(c), in_sz = c.C * c.H * c.W;
   if (is_whole_image(c)) {  // dx[N,CRS] = dy[N,K] * w[K,CRS]
     gemm(s, false, false, c.N, CRS, c.K, 1.f, dy, c.K, w, CRS, 0.f, dx, CRS);
     return;
   }
-  const bool direct = is_pointwise(c);
-  for_each_image(c, batch_threads(c), [&](int64_t n, int) {
-    float* target = direct ? dx + n * in_sz : thread_scratch(ScratchSlot::Columns, static_cast<size_t>(CRS * PQ));
-    gemm(s, true, false, CRS, PQ, c.K, 1.f, w, CRS, dy + n * out_sz, PQ, 0.f, target, PQ);
-    if (!direct) col2im(c, target, dx + n * in_sz);
+  const int nt = batch_threads(c);
+  const int64_t g = images_per_group(c, nt);
+  const bool direct = g == 1 && is_pointwise(c);
+  for_each_group(c, nt, g, [&](int64_t n0, int64_t cnt, int) {
+    const int64_t ld = cnt * PQ;
+    const float* dyg = group_output_grad(c, dy, n0, cnt);
+    float* target = direct ? dx + n0 * in_sz : thread_scratch(ScratchSlot::Columns, static_cast<size_t>(CRS * ld));
+    gemm(s, true, false, CRS, ld, c.K, 1.f, w, CRS, dyg, ld, 0.f, target, ld);
+    if (!direct)
+      for (int64_t j = 0; j < cnt; ++j) col2im(c, target + j * PQ, ld, dx + (n0 + j) * in_sz);
   });
 }
 
 void conv2d_backward_weight(Stream s, const ConvShape& c, const float* x, const float* dy, float* dw) {
-  const int64_t CRS = col_rows(c), PQ = col_cols(c), in_sz = c.C * c.H * c.W, out_sz = c.K * PQ;
+  const int64_t CRS = col_rows(c), PQ = col_cols(c), in_sz = c.C * c.H * c.W;
   const int64_t wsz = c.K * CRS;
   if (is_whole_image(c)) {  // dw[K,CRS] = dy[N,K]^T * x[N,CRS]
     gemm(s, true, false, c.K, CRS, c.N, 1.f, dy, c.K, x, CRS, 0.f, dw, CRS);
     return;
   }
-  const bool direct = is_pointwise(c);
   const int nt = batch_threads(c);
+  const int64_t g = images_per_group(c, nt);
+  const bool direct = g == 1 && is_pointwise(c);
   // Thread 0 accumulates straight into dw; the others into their own buffers, added in thread order after.
   // partial[t] stays null for a thread the runtime did not start.
   std::vector<float*> partial(nt, nullptr);
   std::fill(dw, dw + wsz, 0.f);
-  for_each_image(c, nt, [&](int64_t n, int t) {
+  for_each_group(c, nt, g, [&](int64_t n0, int64_t cnt, int t) {
     float*& acc = partial[t];
     if (!acc) {
       if (t == 0) {
@@ -188,13 +239,9 @@ void conv2d_backward_weight(Stream s, const ConvShape& c, const float* x, const 
         std::fill(acc, acc + wsz, 0.f);
       }
     }
-    const float* cols = x + n * in_sz;
-    if (!direct) {
-      float* col = thread_scratch(ScratchSlot::Columns, static_cast<size_t>(CRS * PQ));
-      im2col(c, x + n * in_sz, col);
-      cols = col;
-    }
-    gemm(s, false, true, c.K, CRS, PQ, 1.f, dy + n * out_sz, PQ, cols, PQ, 1.f, acc, CRS);
+    const int64_t ld = cnt * PQ;
+    const float* cols = direct ? x + n0 * in_sz : group_columns(c, x, n0, cnt);
+    gemm(s, false, true, c.K, CRS, ld, 1.f, group_output_grad(c, dy, n0, cnt), ld, cols, ld, 1.f, acc, CRS);
   });
   for (int t = 1; t < nt; ++t) {
     const float* part = partial[t];

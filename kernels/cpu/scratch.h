@@ -7,7 +7,7 @@
 namespace ganglion::cpu {
 
 // The buffer slots a caller may hold at the same time on one thread.
-enum class ScratchSlot : int { Columns = 0, Partial = 1, Count = 2 };
+enum class ScratchSlot : int { Columns = 0, Partial = 1, Staging = 2, Count = 3 };
 
 // At least n floats, 64-byte aligned, owned by the calling thread and valid until its next call with the same
 // slot. Throws Error when the memory cannot be had.
