@@ -51,6 +51,7 @@
 #include "core/autograd.h"
 #include "core/device.h"
 #include "core/dispatch.h"
+#include "core/host_pool.h"
 #include "core/ops.h"
 #include "core/rng.h"
 #include "gan/losses.h"
@@ -365,6 +366,9 @@ int run(const Args& a) {
     std::printf("peak_mem_mb=%.1f (caching allocator peak in use over the timed iterations; reserved %.1f MB)\n",
                 static_cast<double>(st.peak) / 1048576.0, static_cast<double>(st.reserved) / 1048576.0);
   } else {
+    const HostPoolStats hp = host_pool_stats();
+    std::printf("host tensor pool: peak in use %.1f MB, cached now %.1f MB (core/host_pool.h)\n",
+                static_cast<double>(hp.peak_in_use_bytes) / 1048576.0, static_cast<double>(hp.cached_bytes) / 1048576.0);
     std::printf("peak_mem_mb=%.1f (process peak RSS)\n", peak_rss_mb());
   }
   std::printf("gflops_per_s=%.2f (%.4g GFLOP per iteration at the median time)\n", flops * 1e-9 / (median * 1e-3),
