@@ -1,5 +1,5 @@
 // gan/image_data.cpp — readers for MNIST IDX (.gz or plain, inflated in memory with zlib), CIFAR-10 binary
-// batches and image folders (stb_image, the one stb_image implementation), stacked MNIST, bilinear resizing, and
+// batches and image folders (stb_image, implemented in gan/stb_image_impl.cpp), stacked MNIST, bilinear resizing, and
 // the seeded shuffling batcher. Each path reader reads the file's bytes and hands them to the in-memory parser
 // that fuzz/ drives, so there is one parsing code path.
 #include "gan/image_data.h"
@@ -16,12 +16,7 @@
 #include "core/ops.h"
 #include "gan/stb_guard.h"
 
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_FAILURE_USERMSG
-#define STBI_ONLY_PNG  // the formats the folder reader accepts, and no more decoder code than those
-#define STBI_ONLY_JPEG
-#define STBI_ONLY_BMP
-#include <stb_image.h>
+#include <stb_image.h>  // implemented in gan/stb_image_impl.cpp
 
 namespace ganglion {
 

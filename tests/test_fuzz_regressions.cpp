@@ -1,7 +1,8 @@
 // tests/test_fuzz_regressions.cpp — what fuzzing the readers of outside data found (fuzz/, scripts/fuzz.sh), kept
 // as tests: every file under tests/fuzz_regressions/<reader>/ must be refused with a ganglion::Error naming the
-// file, and the inline cases below pin each fix (sizes checked before allocating, no infinite or wrapped numbers, no
-// deep recursion on nested JSON) and that the in-memory readers are the path readers' code path.
+// file (those under accepted/<reader>/ must decode, sanitizer-clean), and the inline cases below pin each fix
+// (sizes checked before allocating, no infinite or wrapped numbers, no deep recursion on nested JSON) and that
+// the in-memory readers are the path readers' code path.
 #include <unistd.h>
 #include <zlib.h>
 
@@ -103,7 +104,7 @@ TEST_CASE("fuzz regressions: every kept input is refused with an Error naming th
   REQUIRE(fs::is_directory(kRegressions));
   int inputs = 0;
   for (const auto& dir : fs::directory_iterator(kRegressions)) {
-    if (!dir.is_directory()) continue;
+    if (!dir.is_directory() || dir.path().filename() == "accepted") continue;
     for (const auto& f : fs::directory_iterator(dir.path())) {
       INFO(f.path().string());
       ++inputs;
@@ -113,6 +114,24 @@ TEST_CASE("fuzz regressions: every kept input is refused with an Error naming th
       } catch (const Error& e) {
         CHECK_THAT(e.what(), Contains(f.path().filename().string()));
       }
+    }
+  }
+  CHECK(inputs > 0);
+}
+
+// tests/fuzz_regressions/accepted/<reader>/: inputs a reader accepts (corrupt data decoding to garbage pixels) that
+// once tripped a sanitizer inside the reader. Under scripts/sanitize.sh (CI's second stage) they must run with no
+// undefined behaviour and no bad memory access; everywhere they must give a tensor of the asked shape.
+TEST_CASE("fuzz regressions: kept inputs that decode do so cleanly", "[fuzz]") {
+  const fs::path dir = kRegressions / "accepted" / "image";
+  REQUIRE(fs::is_directory(dir));
+  int inputs = 0;
+  for (const auto& f : fs::directory_iterator(dir)) {
+    INFO(f.path().string());
+    ++inputs;
+    for (int64_t channels : {1, 3}) {
+      const Tensor t = decode_image(file_bytes(f.path()), f.path().string(), 28, channels);
+      CHECK(t.shape() == Shape{1, channels, 28, 28});
     }
   }
   CHECK(inputs > 0);
