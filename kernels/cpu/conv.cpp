@@ -114,30 +114,42 @@ void col2im(const ConvShape& c, const float* col, int64_t ld, float* dx) {
 // thread, 1 where one image already has that many.
 constexpr int64_t kGroupColumns = 512;
 
-int64_t images_per_group(const ConvShape& c, int nt) {
+// How a convolution's batch is split: `size` images per GEMM, on `threads` OpenMP threads; `direct` when each
+// group is one image whose input is already its column matrix (a 1x1 kernel, is_pointwise).
+struct ImageGroups {
+  int threads = 1;
+  int64_t size = 1;
+  bool direct = false;
+};
+
+ImageGroups plan_groups(const ConvShape& c) {
+  ImageGroups g;
+  g.threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), c.N)));
   const int64_t want = (kGroupColumns + col_cols(c) - 1) / col_cols(c);
-  const int64_t share = (c.N + nt - 1) / nt;
-  return std::max<int64_t>(1, std::min(want, share));
+  const int64_t share = (c.N + g.threads - 1) / g.threads;
+  g.size = std::max<int64_t>(1, std::min(want, share));
+  g.threads = static_cast<int>(std::min<int64_t>(g.threads, (c.N + g.size - 1) / g.size));
+  g.direct = g.size == 1 && is_pointwise(c);
+  return g;
 }
 
-// Between the tensor layout [cnt images][rows][PQ] and a group's GEMM layout [rows][cnt*PQ].
-void gather_group(const float* tensor, int64_t cnt, int64_t rows, int64_t PQ, float* group) {
+// Copies cnt images between the tensor layout [cnt][rows][PQ] and a group's GEMM layout [rows][cnt*PQ]:
+// into the group layout (to_group) or back out of it.
+void copy_group(const float* from, float* to, int64_t cnt, int64_t rows, int64_t PQ, bool to_group) {
   for (int64_t j = 0; j < cnt; ++j)
-    for (int64_t k = 0; k < rows; ++k)
-      std::memcpy(group + k * cnt * PQ + j * PQ, tensor + (j * rows + k) * PQ, sizeof(float) * PQ);
-}
-void scatter_group(const float* group, int64_t cnt, int64_t rows, int64_t PQ, float* tensor) {
-  for (int64_t j = 0; j < cnt; ++j)
-    for (int64_t k = 0; k < rows; ++k)
-      std::memcpy(tensor + (j * rows + k) * PQ, group + k * cnt * PQ + j * PQ, sizeof(float) * PQ);
+    for (int64_t k = 0; k < rows; ++k) {
+      const int64_t in_group = k * cnt * PQ + j * PQ, in_tensor = (j * rows + k) * PQ;
+      std::memcpy(to + (to_group ? in_group : in_tensor), from + (to_group ? in_tensor : in_group),
+                  sizeof(float) * PQ);
+    }
 }
 
-// Runs body(n0, cnt, thread) for the groups of g consecutive images (the last may be shorter) on up to nt
+// Runs body(n0, cnt, thread) for the groups of consecutive images (the last may be shorter) on the plan's
 // OpenMP threads. An exception thrown by a thread is rethrown here, after the region.
 template <class Body>
-void for_each_group(const ConvShape& c, int nt, int64_t g, Body body) {
-  const int64_t groups = (c.N + g - 1) / g;
-  nt = static_cast<int>(std::min<int64_t>(nt, groups));
+void for_each_group(const ConvShape& c, const ImageGroups& plan, Body body) {
+  const int64_t g = plan.size, groups = (c.N + g - 1) / g;
+  const int nt = plan.threads;
   std::exception_ptr failure;
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
@@ -155,13 +167,11 @@ void for_each_group(const ConvShape& c, int nt, int64_t g, Body body) {
   if (failure) std::rethrow_exception(failure);
 }
 
-int batch_threads(const ConvShape& c) {
-  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), c.N)));
-}
-
-// The column matrix [CRS, cnt*PQ] of images n0 .. n0+cnt-1 in this thread's scratch.
-float* group_columns(const ConvShape& c, const float* x, int64_t n0, int64_t cnt) {
+// The column matrix [CRS, cnt*PQ] of images n0 .. n0+cnt-1: the input itself for a direct plan, else built in
+// this thread's scratch.
+const float* group_columns(const ConvShape& c, const ImageGroups& plan, const float* x, int64_t n0, int64_t cnt) {
   const int64_t PQ = col_cols(c), in_sz = c.C * c.H * c.W;
+  if (plan.direct) return x + n0 * in_sz;
   float* col = thread_scratch(ScratchSlot::Columns, static_cast<size_t>(col_rows(c) * cnt * PQ));
   for (int64_t j = 0; j < cnt; ++j) im2col(c, x + (n0 + j) * in_sz, col + j * PQ, cnt * PQ);
   return col;
@@ -172,27 +182,25 @@ const float* group_output_grad(const ConvShape& c, const float* dy, int64_t n0, 
   const int64_t PQ = col_cols(c);
   if (cnt == 1) return dy + n0 * c.K * PQ;
   float* staged = thread_scratch(ScratchSlot::Staging, static_cast<size_t>(c.K * cnt * PQ));
-  gather_group(dy + n0 * c.K * PQ, cnt, c.K, PQ, staged);
+  copy_group(dy + n0 * c.K * PQ, staged, cnt, c.K, PQ, /*to_group=*/true);
   return staged;
 }
 
 }  // namespace
 
 void conv2d_forward(Stream s, const ConvShape& c, const float* x, const float* w, float* y) {
-  const int64_t CRS = col_rows(c), PQ = col_cols(c), in_sz = c.C * c.H * c.W, out_sz = c.K * PQ;
+  const int64_t CRS = col_rows(c), PQ = col_cols(c), out_sz = c.K * PQ;
   if (is_whole_image(c)) {  // y[N,K] = x[N,CRS] * w[K,CRS]^T
     gemm(s, false, true, c.N, c.K, CRS, 1.f, x, CRS, w, CRS, 0.f, y, c.K);
     return;
   }
-  const int nt = batch_threads(c);
-  const int64_t g = images_per_group(c, nt);
-  const bool direct = g == 1 && is_pointwise(c);
-  for_each_group(c, nt, g, [&](int64_t n0, int64_t cnt, int) {
+  const ImageGroups plan = plan_groups(c);
+  for_each_group(c, plan, [&](int64_t n0, int64_t cnt, int) {
     const int64_t ld = cnt * PQ;
-    const float* cols = direct ? x + n0 * in_sz : group_columns(c, x, n0, cnt);
+    const float* cols = group_columns(c, plan, x, n0, cnt);
     float* out = cnt == 1 ? y + n0 * out_sz : thread_scratch(ScratchSlot::Staging, static_cast<size_t>(c.K * ld));
     gemm(s, false, false, c.K, ld, CRS, 1.f, w, CRS, cols, ld, 0.f, out, ld);
-    if (cnt > 1) scatter_group(out, cnt, c.K, PQ, y + n0 * out_sz);
+    if (cnt > 1) copy_group(out, y + n0 * out_sz, cnt, c.K, PQ, /*to_group=*/false);
   });
 }
 
@@ -202,34 +210,30 @@ void conv2d_backward_data(Stream s, const ConvShape& c, const float* dy, const f
     gemm(s, false, false, c.N, CRS, c.K, 1.f, dy, c.K, w, CRS, 0.f, dx, CRS);
     return;
   }
-  const int nt = batch_threads(c);
-  const int64_t g = images_per_group(c, nt);
-  const bool direct = g == 1 && is_pointwise(c);
-  for_each_group(c, nt, g, [&](int64_t n0, int64_t cnt, int) {
+  const ImageGroups plan = plan_groups(c);
+  for_each_group(c, plan, [&](int64_t n0, int64_t cnt, int) {
     const int64_t ld = cnt * PQ;
     const float* dyg = group_output_grad(c, dy, n0, cnt);
-    float* target = direct ? dx + n0 * in_sz : thread_scratch(ScratchSlot::Columns, static_cast<size_t>(CRS * ld));
+    float* target = plan.direct ? dx + n0 * in_sz : thread_scratch(ScratchSlot::Columns, static_cast<size_t>(CRS * ld));
     gemm(s, true, false, CRS, ld, c.K, 1.f, w, CRS, dyg, ld, 0.f, target, ld);
-    if (!direct)
+    if (!plan.direct)
       for (int64_t j = 0; j < cnt; ++j) col2im(c, target + j * PQ, ld, dx + (n0 + j) * in_sz);
   });
 }
 
 void conv2d_backward_weight(Stream s, const ConvShape& c, const float* x, const float* dy, float* dw) {
-  const int64_t CRS = col_rows(c), PQ = col_cols(c), in_sz = c.C * c.H * c.W;
+  const int64_t CRS = col_rows(c), PQ = col_cols(c);
   const int64_t wsz = c.K * CRS;
   if (is_whole_image(c)) {  // dw[K,CRS] = dy[N,K]^T * x[N,CRS]
     gemm(s, true, false, c.K, CRS, c.N, 1.f, dy, c.K, x, CRS, 0.f, dw, CRS);
     return;
   }
-  const int nt = batch_threads(c);
-  const int64_t g = images_per_group(c, nt);
-  const bool direct = g == 1 && is_pointwise(c);
+  const ImageGroups plan = plan_groups(c);
   // Thread 0 accumulates straight into dw; the others into their own buffers, added in thread order after.
   // partial[t] stays null for a thread the runtime did not start.
-  std::vector<float*> partial(nt, nullptr);
+  std::vector<float*> partial(plan.threads, nullptr);
   std::fill(dw, dw + wsz, 0.f);
-  for_each_group(c, nt, g, [&](int64_t n0, int64_t cnt, int t) {
+  for_each_group(c, plan, [&](int64_t n0, int64_t cnt, int t) {
     float*& acc = partial[t];
     if (!acc) {
       if (t == 0) {
@@ -240,10 +244,10 @@ void conv2d_backward_weight(Stream s, const ConvShape& c, const float* x, const 
       }
     }
     const int64_t ld = cnt * PQ;
-    const float* cols = direct ? x + n0 * in_sz : group_columns(c, x, n0, cnt);
+    const float* cols = group_columns(c, plan, x, n0, cnt);
     gemm(s, false, true, c.K, CRS, ld, 1.f, group_output_grad(c, dy, n0, cnt), ld, cols, ld, 1.f, acc, CRS);
   });
-  for (int t = 1; t < nt; ++t) {
+  for (int t = 1; t < plan.threads; ++t) {
     const float* part = partial[t];
     if (part)
       for (int64_t i = 0; i < wsz; ++i) dw[i] += part[i];
