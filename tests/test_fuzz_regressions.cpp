@@ -1,6 +1,6 @@
 // tests/test_fuzz_regressions.cpp — what fuzzing the readers of outside data found (fuzz/, scripts/fuzz.sh), kept
 // as tests: every file under tests/fuzz_regressions/<reader>/ must be refused with a ganglion::Error naming the
-// file (those under accepted/<reader>/ must decode, sanitizer-clean), and the inline cases below pin each fix
+// file (those under tests/fuzz_accepted/<reader>/ must decode, sanitizer-clean), and the inline cases below pin each fix
 // (sizes checked before allocating, no infinite or wrapped numbers, no deep recursion on nested JSON) and that
 // the in-memory readers are the path readers' code path.
 #include <unistd.h>
@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gan/checkpoint.h"
@@ -25,6 +26,17 @@ namespace fs = std::filesystem;
 namespace {
 
 const fs::path kRegressions = fs::path(GANGLION_TEST_DATA) / ".." / ".." / "fuzz_regressions";
+const fs::path kAccepted = fs::path(GANGLION_TEST_DATA) / ".." / ".." / "fuzz_accepted";
+
+// Every kept input under root/<reader>/, as (reader, file).
+std::vector<std::pair<std::string, fs::path>> kept_inputs(const fs::path& root) {
+  std::vector<std::pair<std::string, fs::path>> out;
+  for (const auto& dir : fs::directory_iterator(root))
+    if (dir.is_directory())
+      for (const auto& f : fs::directory_iterator(dir.path()))
+        out.emplace_back(dir.path().filename().string(), f.path());
+  return out;
+}
 
 std::vector<uint8_t> file_bytes(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -102,39 +114,34 @@ void read_with(const std::string& reader, const fs::path& p) {
 
 TEST_CASE("fuzz regressions: every kept input is refused with an Error naming the file", "[fuzz]") {
   REQUIRE(fs::is_directory(kRegressions));
-  int inputs = 0;
-  for (const auto& dir : fs::directory_iterator(kRegressions)) {
-    if (!dir.is_directory() || dir.path().filename() == "accepted") continue;
-    for (const auto& f : fs::directory_iterator(dir.path())) {
-      INFO(f.path().string());
-      ++inputs;
-      try {
-        read_with(dir.path().filename().string(), f.path());
-        FAIL("accepted");
-      } catch (const Error& e) {
-        CHECK_THAT(e.what(), Contains(f.path().filename().string()));
-      }
+  const auto inputs = kept_inputs(kRegressions);
+  for (const auto& [reader, file] : inputs) {
+    INFO(file.string());
+    try {
+      read_with(reader, file);
+      FAIL("accepted");
+    } catch (const Error& e) {
+      CHECK_THAT(e.what(), Contains(file.filename().string()));
     }
   }
-  CHECK(inputs > 0);
+  CHECK(!inputs.empty());
 }
 
-// tests/fuzz_regressions/accepted/<reader>/: inputs a reader accepts (corrupt data decoding to garbage pixels) that
+// tests/fuzz_accepted/<reader>/: inputs a reader accepts (corrupt data decoding to garbage pixels) that
 // once tripped a sanitizer inside the reader. Under scripts/sanitize.sh (CI's second stage) they must run with no
 // undefined behaviour and no bad memory access; everywhere they must give a tensor of the asked shape.
 TEST_CASE("fuzz regressions: kept inputs that decode do so cleanly", "[fuzz]") {
-  const fs::path dir = kRegressions / "accepted" / "image";
-  REQUIRE(fs::is_directory(dir));
-  int inputs = 0;
-  for (const auto& f : fs::directory_iterator(dir)) {
-    INFO(f.path().string());
-    ++inputs;
+  REQUIRE(fs::is_directory(kAccepted));
+  const auto inputs = kept_inputs(kAccepted);
+  for (const auto& [reader, file] : inputs) {
+    INFO(file.string());
+    REQUIRE(reader == "image");  // the only reader with accepted inputs so far
     for (int64_t channels : {1, 3}) {
-      const Tensor t = decode_image(file_bytes(f.path()), f.path().string(), 28, channels);
+      const Tensor t = decode_image(file_bytes(file), file.string(), 28, channels);
       CHECK(t.shape() == Shape{1, channels, 28, 28});
     }
   }
-  CHECK(inputs > 0);
+  CHECK(!inputs.empty());
 }
 
 TEST_CASE("fuzz regressions: safetensors sizes that overflow are refused before allocating", "[fuzz]") {
